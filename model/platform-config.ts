@@ -1,0 +1,245 @@
+/**
+ * Platform configuration: the `imaas:*` keys of `Pulumi.<stack>.yaml`, parsed with zod into one typed
+ * object. This file is the only code that reads `pulumi.Config`; components receive the parsed value.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ENVIRONMENTS, type Environment } from "./environments";
+import { isQuantity } from "./quantity";
+
+const quantity = z.string().refine(isQuantity, { message: "must be a Kubernetes quantity such as 2, 500m or 4Gi" });
+const semver = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "use a version like 1.2.3");
+const dnsName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "not a DNS name");
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "not a Kubernetes name");
+
+const namespaceQuota = z.strictObject({
+  cpu: quantity,
+  memory: quantity,
+  pods: z.number().int().min(0),
+  storage: quantity,
+  persistentVolumeClaims: z.number().int().min(0),
+  services: z.number().int().min(0),
+  configMaps: z.number().int().min(0),
+  secrets: z.number().int().min(0),
+});
+
+const chart = z.strictObject({
+  repo: z.string().url(),
+  chart: z.string().min(1),
+  version: semver,
+});
+
+/** Charts the platform installs, pinned; override per stack under `imaas:charts`. */
+export const DEFAULT_CHARTS = {
+  argoCd: { repo: "https://argoproj.github.io/argo-helm", chart: "argo-cd", version: "7.9.1" },
+  kubePrometheusStack: {
+    repo: "https://prometheus-community.github.io/helm-charts",
+    chart: "kube-prometheus-stack",
+    version: "72.6.2",
+  },
+  loki: { repo: "https://grafana.github.io/helm-charts", chart: "loki", version: "6.30.1" },
+  fluentBit: { repo: "https://fluent.github.io/helm-charts", chart: "fluent-bit", version: "0.49.1" },
+  tempo: { repo: "https://grafana.github.io/helm-charts", chart: "tempo-distributed", version: "1.42.2" },
+  otelCollector: {
+    repo: "https://open-telemetry.github.io/opentelemetry-helm-charts",
+    chart: "opentelemetry-collector",
+    version: "0.126.0",
+  },
+  grafana: { repo: "https://grafana.github.io/helm-charts", chart: "grafana", version: "9.2.2" },
+} as const;
+
+const clusterSchema = z.strictObject({
+  name: k8sName.describe("Cluster name, used in resource names and outputs"),
+  environments: z.array(z.enum(ENVIRONMENTS)).min(1),
+  context: z.string().optional().describe("kubeconfig context; unset: the ambient kubeconfig's current context"),
+  production: z.boolean().default(false),
+});
+
+export const platformConfigSchema = z
+  .strictObject({
+    clusters: z.array(clusterSchema).min(1, "configure at least one cluster"),
+    domain: dnsName.describe("Platform DNS domain; Grafana and service hosts live below it"),
+    github: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        owner: z.string().min(1).describe("GitHub organization that holds tenant teams and repos"),
+      })
+      .prefault({ owner: "imaas" }),
+    registry: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: dnsName.describe("Harbor registry host"),
+        baseImageProject: k8sName.default("platform"),
+        storageQuota: quantity.default("20Gi"),
+        keepArtifacts: z.number().int().min(1).default(20),
+      })
+      .prefault({ host: "registry.imaas.example.com" }),
+    mi: z
+      .strictObject({
+        defaultVersion: semver.default("4.4.0"),
+        buildBaseImage: z.boolean().default(true),
+      })
+      .prefault({}),
+    quota: z
+      .strictObject({
+        defaults: namespaceQuota.prefault({
+          cpu: "4",
+          memory: "8Gi",
+          pods: 20,
+          storage: "20Gi",
+          persistentVolumeClaims: 5,
+          services: 10,
+          configMaps: 50,
+          secrets: 50,
+        }),
+        caps: namespaceQuota.prefault({
+          cpu: "32",
+          memory: "64Gi",
+          pods: 200,
+          storage: "500Gi",
+          persistentVolumeClaims: 50,
+          services: 100,
+          configMaps: 500,
+          secrets: 500,
+        }),
+      })
+      .prefault({}),
+    service: z
+      .strictObject({
+        defaultReplicas: z
+          .strictObject({ dev: z.number().int().min(0), test: z.number().int().min(0), prod: z.number().int().min(0) })
+          .default({ dev: 1, test: 1, prod: 2 }),
+        defaultResources: z.strictObject({ cpu: quantity, memory: quantity }).default({ cpu: "500m", memory: "1Gi" }),
+      })
+      .prefault({}),
+    argocd: z
+      .strictObject({
+        install: z.boolean().default(true),
+        namespace: k8sName.default("argocd"),
+        platformRepo: z.string().url().describe("Git repo holding charts/wso2-mi"),
+        platformRevision: z.string().min(1).default("main"),
+        prodSyncWindow: z
+          .strictObject({ schedule: z.string().min(1), duration: z.string().regex(/^\d+[mh]$/) })
+          .optional()
+          .describe("When set, prod syncs only inside this cron window"),
+      })
+      .prefault({ platformRepo: "https://github.com/imaas/imaas.git" }),
+    identity: z
+      .strictObject({
+        groupPrefix: z.string().default("imaas:").describe("Prefix of the RBAC groups: <prefix><tenant>:owners"),
+        platformAdminsGroup: z.string().default("imaas:platform-admins"),
+      })
+      .prefault({}),
+    observability: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        namespace: k8sName.default("observability"),
+        metricsRetention: z.string().regex(/^\d+[dhw]$/).default("15d"),
+        metricsStorage: quantity.default("50Gi"),
+        logsRetention: z.string().regex(/^\d+[dh]$/).default("744h"),
+        tracesRetention: z.string().regex(/^\d+[dh]$/).default("168h"),
+      })
+      .prefault({}),
+    ingress: z
+      .strictObject({
+        namespace: k8sName.default("ingress-nginx"),
+        controllerLabels: z.record(z.string(), z.string()).default({ "app.kubernetes.io/name": "ingress-nginx" }),
+      })
+      .prefault({}),
+    dns: z
+      .strictObject({
+        namespace: k8sName.default("kube-system"),
+        podLabels: z.record(z.string(), z.string()).default({ "k8s-app": "kube-dns" }),
+      })
+      .prefault({}),
+    ci: z.enum(["github-actions", "jenkins"]).default("github-actions"),
+    charts: z
+      .strictObject({
+        argoCd: chart.default(DEFAULT_CHARTS.argoCd),
+        kubePrometheusStack: chart.default(DEFAULT_CHARTS.kubePrometheusStack),
+        loki: chart.default(DEFAULT_CHARTS.loki),
+        fluentBit: chart.default(DEFAULT_CHARTS.fluentBit),
+        tempo: chart.default(DEFAULT_CHARTS.tempo),
+        otelCollector: chart.default(DEFAULT_CHARTS.otelCollector),
+        grafana: chart.default(DEFAULT_CHARTS.grafana),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    for (const env of ENVIRONMENTS) {
+      const hosts = cfg.clusters.filter((c) => c.environments.includes(env));
+      if (hosts.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters"],
+          message: `environment "${env}" is mapped to more than one cluster (${hosts.map((c) => c.name).join(", ")})`,
+        });
+      }
+    }
+    const names = cfg.clusters.map((c) => c.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], message: `duplicate cluster "${n}"` });
+    });
+  });
+
+export type PlatformConfig = z.infer<typeof platformConfigSchema>;
+export type ClusterConfig = PlatformConfig["clusters"][number];
+export type NamespaceQuota = PlatformConfig["quota"]["defaults"];
+export type ChartRef = PlatformConfig["charts"]["argoCd"];
+
+/** The config keys, as written after `imaas:` in a stack file. */
+export const CONFIG_KEYS = Object.keys(platformConfigSchema.shape) as (keyof PlatformConfig)[];
+
+/** Thrown for invalid platform config; the message lists every problem. */
+export class PlatformConfigError extends Error {}
+
+/** Parses raw config values (keys without the `imaas:` prefix); throws a PlatformConfigError listing all problems. */
+export function parsePlatformConfig(raw: Record<string, unknown>, source = "stack config"): PlatformConfig {
+  const result = platformConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => {
+    const path = i.path.length > 0 ? `imaas:${i.path.map(String).join(".")}` : "imaas";
+    return `  ${source}: ${path}: ${i.message}`;
+  });
+  throw new PlatformConfigError(`invalid platform config:\n${lines.join("\n")}`);
+}
+
+/** The cluster that hosts `env`, or undefined when no cluster is configured for it. */
+export function clusterFor(cfg: PlatformConfig, env: Environment): ClusterConfig | undefined {
+  return cfg.clusters.find((c) => c.environments.includes(env));
+}
+
+/** Reads every `imaas:*` key through pulumi.Config and parses it. */
+export function readPlatformConfig(): PlatformConfig {
+  const config = new pulumi.Config("imaas");
+  const raw: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = config.getObject<unknown>(key) ?? config.get(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  return parsePlatformConfig(raw, `Pulumi.${pulumi.getStack()}.yaml`);
+}
+
+/**
+ * Secrets the platform needs, read as Pulumi secrets (never plain values). Absent secrets are
+ * undefined; the component that needs one reports it.
+ */
+export interface PlatformSecrets {
+  /** Harbor admin password (`imaas:harborPassword`, set with `pulumi config set --secret`). */
+  readonly harborPassword?: pulumi.Output<string>;
+  /** Grafana admin password (`imaas:grafanaAdminPassword`). */
+  readonly grafanaAdminPassword?: pulumi.Output<string>;
+  /** Webhook secret shared with Jenkins (`imaas:jenkinsWebhookSecret`). */
+  readonly jenkinsWebhookSecret?: pulumi.Output<string>;
+}
+
+export function readPlatformSecrets(): PlatformSecrets {
+  const config = new pulumi.Config("imaas");
+  return {
+    harborPassword: config.getSecret("harborPassword"),
+    grafanaAdminPassword: config.getSecret("grafanaAdminPassword"),
+    jenkinsWebhookSecret: config.getSecret("jenkinsWebhookSecret"),
+  };
+}
