@@ -55,7 +55,10 @@ export function loadTenantDir(dir: string, cfg: PlatformConfig): LoadResult {
     names = readdirSync(dir).filter(isTenantFile).sort();
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such folder" : String(err);
-    return { tenants: [], errors: [{ file: dir, line: 1, col: 1, path: "", message: `cannot read tenants: ${reason}` }] };
+    return {
+      tenants: [],
+      errors: [{ file: dir, line: 1, col: 1, path: "", message: `cannot read tenants: ${reason}` }],
+    };
   }
   const sources: TenantSource[] = [];
   const errors: LoadError[] = [];
@@ -100,7 +103,12 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
     return undefined;
   }
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const docs = parseAllDocuments(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+  });
   if (!Array.isArray(docs)) {
     errors.push(at(file, "the file is empty; a tenant file holds one YAML mapping (see tenants/README.md)"));
     return undefined;
@@ -111,7 +119,12 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
   }
   if (docs.length > 1) {
     const pos = lines.linePos(docs[1].range[0]);
-    errors.push({ file, ...pos, path: "", message: "a tenant file holds exactly one YAML document; remove the extra `---`" });
+    errors.push({
+      file,
+      ...pos,
+      path: "",
+      message: "a tenant file holds exactly one YAML document; remove the extra `---`",
+    });
     return undefined;
   }
   const doc = docs[0];
@@ -119,7 +132,8 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
   if (problems.length > 0) {
     for (const p of problems) {
       const pos = lines.linePos(p.pos[0]);
-      const message = p.code === "TAG_RESOLVE_FAILED" ? "custom YAML tags are not allowed" : firstLine(p.message);
+      const message =
+        p.code === "TAG_RESOLVE_FAILED" ? "custom YAML tags are not allowed" : firstLine(p.message);
       errors.push({ file, ...pos, path: "", message });
     }
     return undefined;
@@ -129,14 +143,24 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
     return undefined;
   }
   if (!isMap(doc.contents)) {
-    errors.push(positioned(file, lines, doc.contents, "", "a tenant file must be a YAML mapping (apiVersion, kind, metadata, spec)"));
+    errors.push(
+      positioned(
+        file,
+        lines,
+        doc.contents,
+        "",
+        "a tenant file must be a YAML mapping (apiVersion, kind, metadata, spec)",
+      ),
+    );
     return undefined;
   }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    errors.push(at(file, `refused: ${firstLine((err as Error).message)} (aliases are limited to ${MAX_ALIAS_COUNT})`));
+    errors.push(
+      at(file, `refused: ${firstLine((err as Error).message)} (aliases are limited to ${MAX_ALIAS_COUNT})`),
+    );
     return undefined;
   }
   const result = tenantSchema.safeParse(value);
@@ -145,7 +169,15 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
           const path = [...issue.path, key] as PathKey[];
-          errors.push(positioned(file, lines, keyNode(doc, path), dotted(path), "unknown field; check the spelling against tenants/README.md"));
+          errors.push(
+            positioned(
+              file,
+              lines,
+              keyNode(doc, path),
+              dotted(path),
+              "unknown field; check the spelling against tenants/README.md",
+            ),
+          );
         }
       } else {
         const path = issue.path as PathKey[];
@@ -177,9 +209,25 @@ function crossFileChecks(parsed: readonly Parsed[], errors: LoadError[]): void {
     (p.value.spec.network?.allowFrom ?? []).forEach((other, i) => {
       const path: PathKey[] = ["spec", "network", "allowFrom", i];
       if (other === p.value.metadata.name) {
-        errors.push(positioned(p.source.file, p.lines, nearestNode(p.doc, path), dotted(path), "a tenant always reaches itself; remove it"));
+        errors.push(
+          positioned(
+            p.source.file,
+            p.lines,
+            nearestNode(p.doc, path),
+            dotted(path),
+            "a tenant always reaches itself; remove it",
+          ),
+        );
       } else if (!byName.has(other)) {
-        errors.push(positioned(p.source.file, p.lines, nearestNode(p.doc, path), dotted(path), `no tenant "${other}" exists in this folder`));
+        errors.push(
+          positioned(
+            p.source.file,
+            p.lines,
+            nearestNode(p.doc, path),
+            dotted(path),
+            `no tenant "${other}" exists in this folder`,
+          ),
+        );
       }
     });
   }
@@ -234,7 +282,10 @@ function servicePath(p: Parsed, service: string | undefined): PathKey[] {
 /** A tenant's quota override may not exceed the platform caps. */
 function quotaCapChecks(p: Parsed, cfg: PlatformConfig, errors: LoadError[]): void {
   const caps = cfg.quota.caps;
-  for (const [env, q] of Object.entries(p.value.spec.quota ?? {}) as [Environment, Record<string, unknown>][]) {
+  for (const [env, q] of Object.entries(p.value.spec.quota ?? {}) as [
+    Environment,
+    Record<string, unknown>,
+  ][]) {
     for (const [key, value] of Object.entries(q ?? {})) {
       if (value === undefined) continue;
       const cap = caps[key as keyof typeof caps];
@@ -258,7 +309,10 @@ function quotaCapChecks(p: Parsed, cfg: PlatformConfig, errors: LoadError[]): vo
 type PathKey = string | number;
 
 function dotted(path: readonly PathKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), "");
+  return path.reduce<string>(
+    (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k),
+    "",
+  );
 }
 
 /** The node at `path`, or the deepest existing ancestor (for a missing field, its parent mapping). */
@@ -274,13 +328,21 @@ function nearestNode(doc: Document, path: readonly PathKey[]): Node | undefined 
 function keyNode(doc: Document, path: readonly PathKey[]): Node | undefined {
   const parent = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
   if (isMap(parent)) {
-    const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(path[path.length - 1]));
+    const pair = parent.items.find(
+      (it) => isScalar(it.key) && String(it.key.value) === String(path[path.length - 1]),
+    );
     if (pair && isScalar(pair.key)) return pair.key;
   }
   return nearestNode(doc, path.slice(0, -1));
 }
 
-function positioned(file: string, lines: LineCounter, node: Node | null | undefined, path: string, message: string): LoadError {
+function positioned(
+  file: string,
+  lines: LineCounter,
+  node: Node | null | undefined,
+  path: string,
+  message: string,
+): LoadError {
   const offset = node?.range?.[0] ?? 0;
   const { line, col } = lines.linePos(offset);
   return { file, line, col, path, message };

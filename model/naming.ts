@@ -65,9 +65,17 @@ export function derivedNames(tenant: {
     ...tenant.environments.map((e) => ({ kind: "namespace", name: namespaceName(tenant.name, e) })),
   ];
   for (const svc of tenant.services) {
-    names.push({ kind: "service repository", name: repositoryName(tenant.name, svc.name), service: svc.name });
+    names.push({
+      kind: "service repository",
+      name: repositoryName(tenant.name, svc.name),
+      service: svc.name,
+    });
     for (const e of svc.environments) {
-      names.push({ kind: "Argo CD Application", name: applicationName(tenant.name, svc.name, e), service: svc.name });
+      names.push({
+        kind: "Argo CD Application",
+        name: applicationName(tenant.name, svc.name, e),
+        service: svc.name,
+      });
     }
   }
   return names;

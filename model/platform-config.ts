@@ -7,7 +7,9 @@ import { z } from "zod";
 import { ENVIRONMENTS, type Environment } from "./environments";
 import { isQuantity } from "./quantity";
 
-const quantity = z.string().refine(isQuantity, { message: "must be a Kubernetes quantity such as 2, 500m or 4Gi" });
+const quantity = z
+  .string()
+  .refine(isQuantity, { message: "must be a Kubernetes quantity such as 2, 500m or 4Gi" });
 const semver = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "use a version like 1.2.3");
 const dnsName = z
   .string()
@@ -53,7 +55,10 @@ export const DEFAULT_CHARTS = {
 const clusterSchema = z.strictObject({
   name: k8sName.describe("Cluster name, used in resource names and outputs"),
   environments: z.array(z.enum(ENVIRONMENTS)).min(1),
-  context: z.string().optional().describe("kubeconfig context; unset: the ambient kubeconfig's current context"),
+  context: z
+    .string()
+    .optional()
+    .describe("kubeconfig context; unset: the ambient kubeconfig's current context"),
   production: z.boolean().default(false),
 });
 
@@ -109,9 +114,15 @@ export const platformConfigSchema = z
     service: z
       .strictObject({
         defaultReplicas: z
-          .strictObject({ dev: z.number().int().min(0), test: z.number().int().min(0), prod: z.number().int().min(0) })
+          .strictObject({
+            dev: z.number().int().min(0),
+            test: z.number().int().min(0),
+            prod: z.number().int().min(0),
+          })
           .default({ dev: 1, test: 1, prod: 2 }),
-        defaultResources: z.strictObject({ cpu: quantity, memory: quantity }).default({ cpu: "500m", memory: "1Gi" }),
+        defaultResources: z
+          .strictObject({ cpu: quantity, memory: quantity })
+          .default({ cpu: "500m", memory: "1Gi" }),
       })
       .prefault({}),
     argocd: z
@@ -128,7 +139,10 @@ export const platformConfigSchema = z
       .prefault({ platformRepo: "https://github.com/imaas/imaas.git" }),
     identity: z
       .strictObject({
-        groupPrefix: z.string().default("imaas:").describe("Prefix of the RBAC groups: <prefix><tenant>:owners"),
+        groupPrefix: z
+          .string()
+          .default("imaas:")
+          .describe("Prefix of the RBAC groups: <prefix><tenant>:owners"),
         platformAdminsGroup: z.string().default("imaas:platform-admins"),
       })
       .prefault({}),
@@ -136,16 +150,27 @@ export const platformConfigSchema = z
       .strictObject({
         enabled: z.boolean().default(true),
         namespace: k8sName.default("observability"),
-        metricsRetention: z.string().regex(/^\d+[dhw]$/).default("15d"),
+        metricsRetention: z
+          .string()
+          .regex(/^\d+[dhw]$/)
+          .default("15d"),
         metricsStorage: quantity.default("50Gi"),
-        logsRetention: z.string().regex(/^\d+[dh]$/).default("744h"),
-        tracesRetention: z.string().regex(/^\d+[dh]$/).default("168h"),
+        logsRetention: z
+          .string()
+          .regex(/^\d+[dh]$/)
+          .default("744h"),
+        tracesRetention: z
+          .string()
+          .regex(/^\d+[dh]$/)
+          .default("168h"),
       })
       .prefault({}),
     ingress: z
       .strictObject({
         namespace: k8sName.default("ingress-nginx"),
-        controllerLabels: z.record(z.string(), z.string()).default({ "app.kubernetes.io/name": "ingress-nginx" }),
+        controllerLabels: z
+          .record(z.string(), z.string())
+          .default({ "app.kubernetes.io/name": "ingress-nginx" }),
       })
       .prefault({}),
     dns: z
@@ -180,7 +205,8 @@ export const platformConfigSchema = z
     }
     const names = cfg.clusters.map((c) => c.name);
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], message: `duplicate cluster "${n}"` });
+      if (names.indexOf(n) !== i)
+        ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], message: `duplicate cluster "${n}"` });
     });
   });
 
@@ -211,13 +237,24 @@ export function clusterFor(cfg: PlatformConfig, env: Environment): ClusterConfig
   return cfg.clusters.find((c) => c.environments.includes(env));
 }
 
+/** Structured config values arrive as JSON text; plain strings stay strings. */
+function parseConfigValue(text: string): unknown {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) return text;
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return text;
+  }
+}
+
 /** Reads every `imaas:*` key through pulumi.Config and parses it. */
 export function readPlatformConfig(): PlatformConfig {
   const config = new pulumi.Config("imaas");
   const raw: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
-    const value = config.getObject<unknown>(key) ?? config.get(key);
-    if (value !== undefined) raw[key] = value;
+    const text = config.get(key);
+    if (text !== undefined) raw[key] = parseConfigValue(text);
   }
   return parsePlatformConfig(raw, `Pulumi.${pulumi.getStack()}.yaml`);
 }
@@ -227,6 +264,8 @@ export function readPlatformConfig(): PlatformConfig {
  * undefined; the component that needs one reports it.
  */
 export interface PlatformSecrets {
+  /** GitHub token for the organization (`imaas:githubToken`); unset: the provider reads GITHUB_TOKEN. */
+  readonly githubToken?: pulumi.Output<string>;
   /** Harbor admin password (`imaas:harborPassword`, set with `pulumi config set --secret`). */
   readonly harborPassword?: pulumi.Output<string>;
   /** Grafana admin password (`imaas:grafanaAdminPassword`). */
@@ -238,6 +277,7 @@ export interface PlatformSecrets {
 export function readPlatformSecrets(): PlatformSecrets {
   const config = new pulumi.Config("imaas");
   return {
+    githubToken: config.getSecret("githubToken"),
     harborPassword: config.getSecret("harborPassword"),
     grafanaAdminPassword: config.getSecret("grafanaAdminPassword"),
     jenkinsWebhookSecret: config.getSecret("jenkinsWebhookSecret"),

@@ -46,7 +46,11 @@ export interface TenantSpec {
   readonly services: readonly ServiceSpec[];
 }
 
-function resolveService(svc: ServiceFile, tenantEnvs: readonly Environment[], cfg: PlatformConfig): ServiceSpec {
+function resolveService(
+  svc: ServiceFile,
+  tenantEnvs: readonly Environment[],
+  cfg: PlatformConfig,
+): ServiceSpec {
   const environments = inPromotionOrder(svc.environments ?? tenantEnvs);
   const replicas: Partial<Record<Environment, number>> = {};
   const autoscaling: Partial<Record<Environment, AutoscalingSpec>> = {};

@@ -38,7 +38,8 @@ export const RESERVED_TENANT_NAMES: readonly string[] = [
 const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 
 /** Kubernetes label keys (optional DNS prefix) and values. */
-const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_KEY =
+  /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const tenantName = z
@@ -76,7 +77,8 @@ const environmentList = z
   .min(1, "list at least one environment")
   .superRefine((envs, ctx) => {
     envs.forEach((e, i) => {
-      if (envs.indexOf(e) !== i) ctx.addIssue({ code: "custom", path: [i], message: `"${e}" is listed twice` });
+      if (envs.indexOf(e) !== i)
+        ctx.addIssue({ code: "custom", path: [i], message: `"${e}" is listed twice` });
     });
   });
 
@@ -85,7 +87,11 @@ function perEnvironment<T extends z.ZodType>(value: T) {
   return z.strictObject({ dev: value.optional(), test: value.optional(), prod: value.optional() });
 }
 
-const port = z.number().int("a port is a whole number").min(1, "ports are 1-65535").max(65535, "ports are 1-65535");
+const port = z
+  .number()
+  .int("a port is a whole number")
+  .min(1, "ports are 1-65535")
+  .max(65535, "ports are 1-65535");
 
 const cidr = z
   .string()
@@ -115,16 +121,25 @@ const autoscaling = z
   .strictObject({
     min: z.number().int().min(1, "autoscaling min must be at least 1"),
     max: z.number().int().min(1, "autoscaling max must be at least 1"),
-    targetCPUUtilization: z.number().int().min(10).max(95).optional().describe("Target average CPU utilization in percent; default 70"),
+    targetCPUUtilization: z
+      .number()
+      .int()
+      .min(10)
+      .max(95)
+      .optional()
+      .describe("Target average CPU utilization in percent; default 70"),
   })
   .superRefine((a, ctx) => {
-    if (a.min > a.max) ctx.addIssue({ code: "custom", path: ["min"], message: `min (${a.min}) is above max (${a.max})` });
+    if (a.min > a.max)
+      ctx.addIssue({ code: "custom", path: ["min"], message: `min (${a.min}) is above max (${a.max})` });
   });
 
 export const serviceSchema = z.strictObject({
   name: serviceName,
   description: z.string().max(200).optional(),
-  environments: environmentList.optional().describe("Subset of the tenant's environments; default: all of them"),
+  environments: environmentList
+    .optional()
+    .describe("Subset of the tenant's environments; default: all of them"),
   miVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, "use a WSO2 MI release like 4.4.0")
@@ -140,13 +155,21 @@ export const serviceSchema = z.strictObject({
 
 const specSchema = z
   .strictObject({
-    owners: z.array(githubLogin).min(1, "name at least one owner").describe("GitHub logins of the tenant admins"),
+    owners: z
+      .array(githubLogin)
+      .min(1, "name at least one owner")
+      .describe("GitHub logins of the tenant admins"),
     members: z.array(githubLogin).optional().describe("GitHub logins of the other team members"),
-    environments: environmentList.optional().describe("Environments of the tenant; default dev, test and prod"),
+    environments: environmentList
+      .optional()
+      .describe("Environments of the tenant; default dev, test and prod"),
     quota: perEnvironment(quotaSchema).optional(),
     network: z
       .strictObject({
-        allowFrom: z.array(tenantName).optional().describe("Tenants whose services may call this tenant's services"),
+        allowFrom: z
+          .array(tenantName)
+          .optional()
+          .describe("Tenants whose services may call this tenant's services"),
         egress: z
           .array(z.strictObject({ cidr, ports: z.array(port).min(1, "list at least one port") }))
           .optional()
@@ -191,7 +214,11 @@ const specSchema = z
     const members = new Set(spec.members ?? []);
     spec.owners.forEach((o, i) => {
       if (members.has(o)) {
-        ctx.addIssue({ code: "custom", path: ["owners", i], message: `"${o}" is both an owner and a member` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["owners", i],
+          message: `"${o}" is both an owner and a member`,
+        });
       }
     });
     for (const [e, q] of Object.entries(spec.quota ?? {})) {
@@ -210,7 +237,9 @@ export const tenantSchema = z.strictObject({
     labels: z
       .record(
         z.string().regex(LABEL_KEY, "not a valid Kubernetes label key"),
-        z.string().regex(LABEL_VALUE, "not a valid Kubernetes label value (63 characters, alphanumerics, -_.)"),
+        z
+          .string()
+          .regex(LABEL_VALUE, "not a valid Kubernetes label value (63 characters, alphanumerics, -_.)"),
       )
       .optional(),
   }),

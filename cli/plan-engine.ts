@@ -1,0 +1,159 @@
+/**
+ * Runs the real stack program (index.ts) in-process under Pulumi mocks and records every resource it
+ * registers: type, name, parent, provider, resolved inputs and the resource options that matter for
+ * safety. No engine, no cloud, no credentials. Used by `imaas plan` and by the tests.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface PlannedResource {
+  readonly type: string;
+  readonly name: string;
+  /** Logical name of the parent resource; undefined for top-level resources. */
+  readonly parent?: string;
+  /** Logical name of the explicit provider, when one is used (the cluster a Kubernetes object lands on). */
+  readonly provider?: string;
+  /** Inputs with every Output resolved; secret values are replaced by SECRET_PLACEHOLDER. */
+  readonly inputs: Record<string, unknown>;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  /** True for component resources (groupings), false for resources a provider manages. */
+  readonly component: boolean;
+}
+
+export const SECRET_PLACEHOLDER = "[secret]";
+
+export interface PlanOptions {
+  readonly stack: string;
+  /** Full config keys (`imaas:clusters`) to string values (objects as JSON). */
+  readonly config: Readonly<Record<string, string>>;
+  /** Config keys whose values are secrets. */
+  readonly secretKeys?: readonly string[];
+  readonly tenantsDir: string;
+  /** Module that exports the program; default the project's index.ts. */
+  readonly programPath?: string;
+}
+
+export interface PlanResult {
+  readonly resources: PlannedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces secret-marked values (as the mock monitor sees them) with the placeholder. */
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig || o[SECRET_SIG] !== undefined) {
+      return SECRET_PLACEHOLDER;
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v)]));
+  }
+  return value;
+}
+
+function nameOf(res: pulumi.Resource | undefined): string | undefined {
+  return (res as unknown as { __name?: string } | undefined)?.__name;
+}
+
+function lastUrnPart(urn: string | undefined): string | undefined {
+  if (!urn) return undefined;
+  const named = urn.split("::")[3];
+  return named?.split("::")[0];
+}
+
+/** Runs the program once under mocks. Mocks are process-global: do not run two plans concurrently. */
+export async function planProgram(options: PlanOptions): Promise<PlanResult> {
+  process.env.IMAAS_TENANTS_DIR = options.tenantsDir;
+  process.env.IMAAS_PLAN = "1";
+  const recorded = new Map<
+    string,
+    { inputs: Record<string, unknown>; provider?: string; component: boolean }
+  >();
+  const opts = new Map<
+    string,
+    { parent?: string; protect: boolean; retainOnDelete: boolean; order: number }
+  >();
+  let order = 0;
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        recorded.set(`${args.type}::${args.name}`, {
+          inputs: redact(args.inputs) as Record<string, unknown>,
+          provider: args.provider
+            ? lastUrnPart(args.provider.split("::").slice(0, -1).join("::"))
+            : undefined,
+          component: args.custom === false,
+        });
+        return { id: `${args.name}-id`, state: { ...args.inputs } };
+      },
+      call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        throw new Error(
+          `imaas plan: no mock for the provider function ${args.token}; the program must not call it at plan time`,
+        );
+      },
+    },
+    "imaas",
+    options.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig({ ...options.config }, [...(options.secretKeys ?? [])]);
+
+  const programPath = options.programPath ?? require.resolve("../index");
+  let outputs: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((t) => {
+      opts.set(`${t.type}::${t.name}`, {
+        parent: nameOf(t.opts.parent),
+        protect: t.opts.protect === true,
+        retainOnDelete: t.opts.retainOnDelete === true,
+        order: order++,
+      });
+      return undefined;
+    });
+    delete require.cache[programPath];
+    const program = require(programPath) as () => Promise<Record<string, unknown>>;
+    const result = await program();
+    outputs = (await resolveDeep(result)) as Record<string, unknown>;
+    return result;
+  });
+  // Custom resources register asynchronously (after their provider resolves): wait for the queue to drain.
+  await waitForRPCs();
+
+  const resources: PlannedResource[] = [];
+  for (const [key, o] of [...opts.entries()].sort((a, b) => a[1].order - b[1].order)) {
+    const rec = recorded.get(key);
+    const [type, ...rest] = key.split("::");
+    if (type === "pulumi:pulumi:Stack") continue;
+    resources.push({
+      type,
+      name: rest.join("::"),
+      ...(o.parent && o.parent !== `imaas-${options.stack}` ? { parent: o.parent } : {}),
+      ...(rec?.provider ? { provider: rec.provider } : {}),
+      inputs: rec?.inputs ?? {},
+      protect: o.protect,
+      retainOnDelete: o.retainOnDelete,
+      component: rec?.component ?? !type.includes(":"),
+    });
+  }
+  return { resources, outputs };
+}
+
+/** Resolves Outputs nested in plain data. */
+async function resolveDeep(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)));
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+  if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+  return value;
+}

@@ -1,0 +1,46 @@
+/**
+ * What every component receives besides its own spec: the parsed platform config, the platform's
+ * secrets, and the providers created once in index.ts. Components never read config or create providers.
+ */
+import type * as github from "@pulumi/github";
+import type * as k8s from "@pulumi/kubernetes";
+import type { Environment } from "../../model/environments";
+import {
+  type ClusterConfig,
+  clusterFor,
+  type PlatformConfig,
+  type PlatformSecrets,
+} from "../../model/platform-config";
+
+export interface PlatformProviders {
+  /** One Kubernetes provider per configured cluster, by cluster name. */
+  readonly kubernetes: Readonly<Record<string, k8s.Provider>>;
+  /** The GitHub provider; undefined when `imaas:github.enabled` is false. */
+  readonly github?: github.Provider;
+}
+
+export interface PlatformContext {
+  /** The platform stack's name (`dev`, `prod`). */
+  readonly stack: string;
+  readonly config: PlatformConfig;
+  readonly secrets: PlatformSecrets;
+  readonly providers: PlatformProviders;
+  /** True under `imaas plan`: skip work that needs the outside world at evaluation time (image builds). */
+  readonly planOnly: boolean;
+}
+
+/** The cluster hosting `env` and its provider; throws when the stack config maps no cluster to it. */
+export function clusterOf(
+  ctx: PlatformContext,
+  env: Environment,
+): { cluster: ClusterConfig; provider: k8s.Provider } {
+  const cluster = clusterFor(ctx.config, env);
+  if (!cluster) {
+    throw new Error(
+      `no cluster hosts environment "${env}": add it to one cluster's environments in imaas:clusters`,
+    );
+  }
+  const provider = ctx.providers.kubernetes[cluster.name];
+  if (!provider) throw new Error(`no Kubernetes provider was created for cluster "${cluster.name}"`);
+  return { cluster, provider };
+}

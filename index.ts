@@ -1,0 +1,75 @@
+/**
+ * The IMaaS stack: platform config → tenant files → providers → components → outputs.
+ * `pulumi up` runs it for real; `imaas plan` runs the same function under Pulumi mocks.
+ */
+import { join } from "node:path";
+import * as github from "@pulumi/github";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MIService } from "./components/mi-service";
+import { ObservabilityStack } from "./components/observability";
+import type { PlatformContext, PlatformProviders } from "./components/shared/context";
+import { TenantSpace } from "./components/tenant-space";
+import { formatError, loadTenantDir } from "./model/load";
+import {
+  type PlatformConfig,
+  readPlatformConfig,
+  readPlatformSecrets,
+  type PlatformSecrets,
+} from "./model/platform-config";
+
+function createProviders(cfg: PlatformConfig, secrets: PlatformSecrets): PlatformProviders {
+  const kubernetes = Object.fromEntries(
+    cfg.clusters.map((c) => [
+      c.name,
+      new k8s.Provider(`cluster-${c.name}`, {
+        ...(c.context ? { context: c.context } : {}),
+        enableServerSideApply: true,
+      }),
+    ]),
+  );
+  const gh = cfg.github.enabled
+    ? new github.Provider("github", {
+        owner: cfg.github.owner,
+        ...(secrets.githubToken ? { token: secrets.githubToken } : {}),
+      })
+    : undefined;
+  return { kubernetes, ...(gh ? { github: gh } : {}) };
+}
+
+export = async () => {
+  const config = readPlatformConfig();
+  const tenantsDir = process.env.IMAAS_TENANTS_DIR ?? join(__dirname, "tenants");
+  const { tenants, errors } = loadTenantDir(tenantsDir, config);
+  if (errors.length > 0) {
+    throw new pulumi.RunError(
+      `tenant files are invalid; nothing was changed:\n${errors.map(formatError).join("\n")}`,
+    );
+  }
+  const secrets = readPlatformSecrets();
+  const platform: PlatformContext = {
+    stack: pulumi.getStack(),
+    config,
+    secrets,
+    providers: createProviders(config, secrets),
+    planOnly: process.env.IMAAS_PLAN === "1",
+  };
+
+  for (const cluster of config.clusters) {
+    new ObservabilityStack(`observability-${cluster.name}`, { cluster, platform });
+  }
+
+  const summary: Record<string, unknown> = {};
+  for (const tenant of tenants) {
+    const space = new TenantSpace(tenant.name, { tenant, platform });
+    const services = tenant.services.map(
+      (service) =>
+        new MIService(`${tenant.name}-${service.name}`, { tenant, service, platform }, { parent: space }),
+    );
+    summary[tenant.name] = {
+      namespaces: space.namespaces,
+      services: Object.fromEntries(services.map((s) => [s.repositoryName, s.applications])),
+    };
+  }
+  return { tenants: summary };
+};
