@@ -4,6 +4,7 @@
  * safety. No engine, no cloud, no credentials. Used by `imaas plan` and by the tests.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { SECRET_CONFIG_PLACEHOLDER as SECRET_PLACEHOLDER } from "../model/stack-file";
 
 export interface PlannedResource {
   readonly type: string;
@@ -19,8 +20,6 @@ export interface PlannedResource {
   /** True for component resources (groupings), false for resources a provider manages. */
   readonly component: boolean;
 }
-
-export const SECRET_PLACEHOLDER = "[secret]";
 
 export interface PlanOptions {
   readonly stack: string;
@@ -40,14 +39,12 @@ export interface PlanResult {
 
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
 /** Replaces secret-marked values (as the mock monitor sees them) with the placeholder. */
 function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig || o[SECRET_SIG] !== undefined) {
+    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
       return SECRET_PLACEHOLDER;
     }
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v)]));

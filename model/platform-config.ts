@@ -215,9 +215,6 @@ export type ClusterConfig = PlatformConfig["clusters"][number];
 export type NamespaceQuota = PlatformConfig["quota"]["defaults"];
 export type ChartRef = PlatformConfig["charts"]["argoCd"];
 
-/** The config keys, as written after `imaas:` in a stack file. */
-export const CONFIG_KEYS = Object.keys(platformConfigSchema.shape) as (keyof PlatformConfig)[];
-
 /** Thrown for invalid platform config; the message lists every problem. */
 export class PlatformConfigError extends Error {}
 
@@ -237,6 +234,14 @@ export function clusterFor(cfg: PlatformConfig, env: Environment): ClusterConfig
   return cfg.clusters.find((c) => c.environments.includes(env));
 }
 
+/** Keys under `imaas:` that hold secrets and are read by readPlatformSecrets, not parsed here. */
+export const SECRET_CONFIG_KEYS = [
+  "githubToken",
+  "harborPassword",
+  "grafanaAdminPassword",
+  "jenkinsWebhookSecret",
+] as const;
+
 /** Structured config values arrive as JSON text; plain strings stay strings. */
 function parseConfigValue(text: string): unknown {
   const trimmed = text.trim();
@@ -248,15 +253,27 @@ function parseConfigValue(text: string): unknown {
   }
 }
 
-/** Reads every `imaas:*` key through pulumi.Config and parses it. */
-export function readPlatformConfig(): PlatformConfig {
-  const config = new pulumi.Config("imaas");
+/**
+ * Parses the `imaas:*` entries of a stack's config (full keys to values as Pulumi passes them).
+ * Unknown `imaas:` keys are errors, so a typo in a stack file cannot silently fall back to a default.
+ */
+export function platformConfigFromEntries(
+  entries: Readonly<Record<string, string>>,
+  source: string,
+): PlatformConfig {
   const raw: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    const text = config.get(key);
-    if (text !== undefined) raw[key] = parseConfigValue(text);
+  for (const [key, value] of Object.entries(entries)) {
+    if (!key.startsWith("imaas:")) continue;
+    const name = key.slice("imaas:".length);
+    if ((SECRET_CONFIG_KEYS as readonly string[]).includes(name)) continue;
+    raw[name] = parseConfigValue(value);
   }
-  return parsePlatformConfig(raw, `Pulumi.${pulumi.getStack()}.yaml`);
+  return parsePlatformConfig(raw, source);
+}
+
+/** Reads the stack's `imaas:*` config through the Pulumi runtime and parses it. */
+export function readPlatformConfig(): PlatformConfig {
+  return platformConfigFromEntries(pulumi.runtime.allConfig(), `Pulumi.${pulumi.getStack()}.yaml`);
 }
 
 /**
