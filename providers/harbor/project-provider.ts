@@ -4,13 +4,11 @@ import type * as pulumi from "@pulumi/pulumi";
 import { type HarborConnection, harborRequest, isHarborStatus } from "./client";
 import { type CheckFailure, checkConnection, connectionOf, isUnknown } from "./connection";
 import { compact, diffProperties } from "./diff";
+import { HARBOR_NAME_PATTERN } from "./names";
 
 /** Vulnerability severities Harbor accepts for `prevent_vul`/`severity`. */
 export const SEVERITIES = ["none", "low", "medium", "high", "critical"] as const;
 export type HarborSeverity = (typeof SEVERITIES)[number];
-
-/** Harbor's project (and robot) name rule, from its project manager. */
-export const HARBOR_NAME_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 /** Inputs of a project after `check` (defaults filled in). */
 export interface ProjectInputs extends HarborConnection {
