@@ -1,0 +1,99 @@
+/** The imaas command, spawned as a user runs it. */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { schemaText } from "../../cli/main";
+
+const ROOT = join(__dirname, "..", "..");
+const BIN = join(ROOT, "bin", "imaas.js");
+
+function imaas(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function tenantsCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), "imaas-cli-"));
+  cpSync(join(ROOT, "tenants"), dir, { recursive: true });
+  return dir;
+}
+
+describe("imaas CLI", function () {
+  this.timeout(60_000);
+
+  it("validate: exit 0 on the examples", () => {
+    const r = imaas("validate");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /tenant file\(s\) in tenants are valid for stack "dev"/);
+  });
+
+  it("validate: exit 1 with file:line errors and no stack trace", () => {
+    const dir = tenantsCopy();
+    const file = join(dir, "payroll.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("owners: [ana-lopez]", "owners: [ana_lopez]"));
+    const r = imaas("validate", dir);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /payroll\.yaml:\d+:\d+: spec\.owners\[0\]: not a valid GitHub login/);
+    assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace for user mistakes");
+  });
+
+  it("usage errors exit 2", () => {
+    assert.equal(imaas("frobnicate").code, 2);
+    assert.equal(imaas("plan", "--format", "xml").code, 2);
+  });
+
+  it("an unknown stack is a clear error", () => {
+    const r = imaas("validate", "--stack", "nope");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no stack file .*Pulumi\.nope\.yaml/);
+  });
+
+  it("plan --format json lists the namespaces with their labels", () => {
+    const r = imaas("plan", "--format", "json");
+    assert.equal(r.code, 0, r.err);
+    const plan = JSON.parse(r.out) as {
+      resources: Array<{ type: string; name: string; inputs: any; protect: boolean }>;
+    };
+    const ns = plan.resources.filter((x) => x.type === "kubernetes:core/v1:Namespace");
+    const names = ns.map((x) => x.inputs.metadata.name);
+    for (const expected of [
+      "payroll-dev",
+      "payroll-test",
+      "payroll-prod",
+      "hr-onboarding-dev",
+      "logistics-prod",
+    ]) {
+      assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
+    }
+    const prod = ns.find((x) => x.inputs.metadata.name === "payroll-prod");
+    assert.equal(prod?.inputs.metadata.labels["imaas.io/tenant"], "payroll");
+    assert.equal(prod?.inputs.metadata.labels["imaas.io/environment"], "prod");
+    assert.equal(prod?.protect, true);
+  });
+
+  it("plan refuses invalid tenants and renders nothing", () => {
+    const dir = tenantsCopy();
+    writeFileSync(join(dir, "broken.yaml"), "apiVersion: imaas.io/v1alpha1\nkind: Tenant\n");
+    const r = imaas("plan", dir);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "");
+    assert.match(r.err, /broken\.yaml:1:1: metadata: /);
+    assert.match(r.err, /nothing was planned/);
+  });
+
+  it("plan --format table is grouped per tenant", () => {
+    const r = imaas("plan");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^Tenant payroll$/m);
+    assert.match(r.out, /Namespace\s+payroll-prod\s+\[protected/);
+  });
+
+  it("schema --check passes on the committed tenant.schema.json", () => {
+    const committed = readFileSync(join(ROOT, "tenants", "tenant.schema.json"), "utf8");
+    assert.equal(committed, schemaText(), "tenants/tenant.schema.json is stale: run npx imaas schema");
+    const r = imaas("schema", "--check");
+    assert.equal(r.code, 0, r.err);
+  });
+});

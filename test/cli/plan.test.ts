@@ -1,0 +1,69 @@
+/** The real stack program under mocks, as `imaas plan` runs it. */
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { type PlannedResource, planProgram } from "../../cli/plan-engine";
+import { readStackConfig } from "../../model/stack-file";
+
+const ROOT = join(__dirname, "..", "..");
+const TENANTS = join(ROOT, "tenants");
+
+async function plan(stack: string): Promise<PlannedResource[]> {
+  const cfg = readStackConfig(ROOT, stack);
+  const { resources } = await planProgram({
+    stack,
+    config: cfg.values,
+    secretKeys: cfg.secretKeys,
+    tenantsDir: TENANTS,
+  });
+  return resources;
+}
+
+describe("plan engine: index.ts under mocks", function () {
+  this.timeout(60_000);
+  let dev: PlannedResource[];
+  let prod: PlannedResource[];
+
+  before(async () => {
+    dev = await plan("dev");
+    prod = await plan("prod");
+  });
+
+  it("the mocks saw the program's resources (not an empty run)", () => {
+    assert.ok(dev.filter((r) => !r.component).length >= 10, `only ${dev.length} resources recorded`);
+    assert.ok(dev.every((r) => typeof r.type === "string" && r.type.length > 0));
+  });
+
+  it("records a TenantSpace per example tenant with its namespaces as children", () => {
+    const spaces = dev.filter((r) => r.type === "imaas:index:TenantSpace").map((r) => r.name);
+    assert.deepEqual(spaces.sort(), ["hr-onboarding", "logistics", "payroll"]);
+    const payrollNs = dev.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.parent === "payroll");
+    assert.deepEqual(
+      payrollNs.map((r) => (r.inputs as any).metadata.name),
+      ["payroll-dev", "payroll-test", "payroll-prod"],
+    );
+  });
+
+  it("protects prod namespaces only", () => {
+    for (const ns of dev.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.parent)) {
+      const env = (ns.inputs as any).metadata.labels["imaas.io/environment"];
+      assert.equal(ns.protect, env === "prod", ns.name);
+    }
+  });
+
+  it("in the prod stack, tenant prod objects go to the production cluster and dev/test to the other", () => {
+    const ns = prod.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.parent);
+    assert.ok(ns.length > 0);
+    for (const r of ns) {
+      const env = (r.inputs as any).metadata.labels["imaas.io/environment"];
+      assert.equal(r.provider, env === "prod" ? "cluster-prod" : "cluster-nonprod", r.name);
+    }
+  });
+
+  it("a plan can run twice in one process with the same result", async () => {
+    const again = await plan("dev");
+    assert.deepEqual(
+      again.map((r) => `${r.type}/${r.name}`),
+      dev.map((r) => `${r.type}/${r.name}`),
+    );
+  });
+});
