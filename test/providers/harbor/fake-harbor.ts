@@ -96,8 +96,15 @@ export class FakeHarbor {
   }
 
   /** Makes the next `times` calls matching method and path prefix answer `status`. */
-  inject(method: string, pathPrefix: string, status: number, times = 1, delayMs?: number): void {
-    this.faults.push({ method, pathPrefix, status, times, delayMs });
+  inject(
+    method: string,
+    pathPrefix: string,
+    status: number,
+    times = 1,
+    delayMs?: number,
+    message?: string,
+  ): void {
+    this.faults.push({ method, pathPrefix, status, times, delayMs, message });
   }
 
   /** Simulates `docker push`: adds an artifact to a repository of the project. */
@@ -144,7 +151,10 @@ export class FakeHarbor {
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       return this.send(res, fault.status, {
         errors: [
-          { code: fault.status === 429 ? "TOO_MANY_REQUEST" : "UNKNOWN", message: "injected failure" },
+          {
+            code: fault.status === 429 ? "TOO_MANY_REQUEST" : "UNKNOWN",
+            message: fault.message ?? "injected failure",
+          },
         ],
       });
     }
