@@ -71,12 +71,120 @@ build_helm() {
   write_stamp helm "$v"
 }
 
+build_pulumi() {
+  local v="$PULUMI_VERSION"
+  up_to_date pulumi "$v" "$BIN/pulumi" && { log "pulumi $v: up to date"; return; }
+  go_build "$HERE/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi" \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v"
+  local got; got="$(PULUMI_SKIP_UPDATE_CHECK=1 "$BIN/pulumi" version)"
+  [[ "$got" == "$v" ]] || die "pulumi reports $got, expected $v"
+  write_stamp pulumi "$v"
+}
+
+# The provider binary reports its true origin; the CLI is pointed at it under the
+# version @pulumi/kubernetes requests (see the note in kubernetes-provider/go.mod).
+build_kubernetes_provider() {
+  local v="$PULUMI_K8S_VERSION" mod=github.com/pulumi/pulumi-kubernetes/provider/v4 dir src gen
+  up_to_date kubernetes-provider "$v" "$BIN/pulumi-resource-kubernetes" \
+    && { log "pulumi-resource-kubernetes (for $v): up to date"; return; }
+  dir="$HERE/kubernetes-provider"
+  local pv; pv="$(cd "$dir" && go list -m -f '{{.Version}}' "$mod")"
+  local own="4.24.0+git.${pv##*-}"  # v4.0.0-20260115033456-f47bc2d6f199 is 4.24.0 plus unreleased commits
+  src="$(cd "$dir" && go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/cmd/pulumi-resource-kubernetes"
+  [[ -f "$src/schema.json" ]] || die "no schema.json in $src"
+  # The embedded files are generated, not in the module zip: write them outside the
+  # read-only module cache and lay them over the package with -overlay.
+  gen="$IMAAS_TOOLS_DIR/src/kubernetes-provider"; mkdir -p "$gen"
+  log "  generating schema-embed.json and terraform-mapping-embed.json in $gen"
+  (cd "$dir" && go run ./embed "$own" "$src" "$gen")
+  printf '{"Replace":{"%s":"%s","%s":"%s"}}\n' \
+    "$src/schema-embed.json" "$gen/schema-embed.json" \
+    "$src/terraform-mapping-embed.json" "$gen/terraform-mapping-embed.json" > "$gen/overlay.json"
+  GOFLAGS="$GOFLAGS -overlay=$gen/overlay.json" go_build "$dir" "$mod/cmd/pulumi-resource-kubernetes" \
+    "$BIN/pulumi-resource-kubernetes" "-X $mod/pkg/version.Version=$own"
+  write_stamp kubernetes-provider "$v"
+}
+
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+build_kube() {
+  local v="$KUBE_VERSION" b minor
+  local outs=(); for b in "${KUBE_BINARIES[@]}"; do outs+=("$BIN/$b"); done
+  up_to_date kube "$v" "${outs[@]}" && { log "kubernetes $v: up to date"; return; }
+  minor="$(cut -d. -f2 <<<"$v")"
+  # Without a real version the binaries say v0.0.0 and clients (pulumi-kubernetes)
+  # treat the cluster as pre-1.24.
+  local ld="-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1"
+  ld+=" -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1"
+  ld+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  for b in "${KUBE_BINARIES[@]}"; do
+    go_build "$HERE/kube" "k8s.io/kubernetes/cmd/$b" "$BIN/$b" "$ld"
+  done
+  local got; got="$("$BIN/kube-apiserver" --version)"
+  [[ "$got" == "Kubernetes $v" ]] || die "kube-apiserver reports '$got', expected 'Kubernetes $v'"
+  write_stamp kube "$v"
+}
+
+# etcd: Debian's etcd-server package (3.4.23 on bookworm), linked into bin/.
+build_etcd() {
+  local v=debian-etcd-server
+  if [[ ! -x /usr/bin/etcd ]]; then
+    command -v apt-get >/dev/null || die "etcd: /usr/bin/etcd missing and no apt-get"
+    log "  apt-get install etcd-server"
+    [[ $(id -u) -eq 0 ]] || die "etcd: run as root (or install Debian's etcd-server yourself)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
+  fi
+  ln -sfn /usr/bin/etcd "$BIN/etcd"
+  log "  $("$BIN/etcd" --version | head -1)"
+}
+
+# CRDs from the projects' own Go modules: "module@version path-in-module" per line.
+CRDS=(
+  "github.com/argoproj/argo-cd/v3@v3.5.7 manifests/crds/application-crd.yaml"
+  "github.com/argoproj/argo-cd/v3@v3.5.7 manifests/crds/appproject-crd.yaml"
+  "github.com/argoproj/argo-cd/v3@v3.5.7 manifests/crds/applicationset-crd.yaml"
+  "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+  "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml"
+  "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
+  "github.com/external-secrets/external-secrets@v0.16.2 config/crds/bases/external-secrets.io_secretstores.yaml"
+  "github.com/external-secrets/external-secrets@v0.16.2 config/crds/bases/external-secrets.io_clustersecretstores.yaml"
+  "github.com/external-secrets/external-secrets@v0.16.2 config/crds/bases/external-secrets.io_externalsecrets.yaml"
+  "github.com/cert-manager/cert-manager@v1.21.2 deploy/crds/cert-manager.io_certificates.yaml"
+  "github.com/cert-manager/cert-manager@v1.21.2 deploy/crds/cert-manager.io_issuers.yaml"
+  "github.com/cert-manager/cert-manager@v1.21.2 deploy/crds/cert-manager.io_clusterissuers.yaml"
+)
+build_crds() {
+  local v; v="$(printf '%s\n' "${CRDS[@]}" | sha256sum | cut -c1-12)"
+  up_to_date crds "$v" "$IMAAS_TOOLS_DIR/crds" && { log "CRDs: up to date"; return; }
+  local out="$IMAAS_TOOLS_DIR/crds" tmp entry mv path dir name
+  tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' RETURN
+  (cd "$tmp" && go mod init imaas.local/crds >/dev/null 2>&1)
+  rm -rf "$out.new"; mkdir -p "$out.new"
+  for entry in "${CRDS[@]}"; do
+    read -r mv path <<<"$entry"
+    dir="$(cd "$tmp" && go mod download -json "$mv" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    [[ -f "$dir/$path" ]] || die "CRD $path not found in $mv"
+    name="$(basename "$path")"; name="${name#*_}"; name="${name%-crd.yaml}"; name="${name%.yaml}"
+    local prefix="${mv%@*}"; prefix="${prefix#github.com/}"; prefix="${prefix%%/*}"
+    { echo "# Source: $mv $path"; cat "$dir/$path"; } > "$out.new/$prefix-$name.yaml"
+    log "  $prefix-$name.yaml  <- $mv/$path"
+  done
+  rm -rf "$out"; mv "$out.new" "$out"
+  write_stamp crds "$v"
+}
+
 tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
   start=$SECONDS
   log "== $t"
   case "$t" in
     helm) build_helm ;;
+    pulumi) build_pulumi ;;
+    kubernetes-provider) build_kubernetes_provider ;;
+    kube) build_kube ;;
+    etcd) build_etcd ;;
+    crds) build_crds ;;
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
   esac
   log "== $t done in $((SECONDS - start))s"
