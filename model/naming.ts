@@ -18,6 +18,9 @@ export const MANAGED_BY = "imaas";
 export const namespaceName = (tenant: string, env: Environment): string => `${tenant}-${env}`;
 export const teamName = (tenant: string): string => tenant;
 export const repositoryName = (tenant: string, service: string): string => `${tenant}-${service}`;
+/** Clone URL of a service repository, as Argo CD and the AppProject refer to it. */
+export const repositoryUrl = (owner: string, tenant: string, service: string): string =>
+  `https://github.com/${owner}/${repositoryName(tenant, service)}.git`;
 export const registryProjectName = (tenant: string): string => tenant;
 export const appProjectName = (tenant: string): string => tenant;
 export const applicationName = (tenant: string, service: string, env: Environment): string =>
