@@ -228,17 +228,26 @@ export const harborProjectProvider: pulumi.dynamic.ResourceProvider<ProjectInput
 
   async create(inputs) {
     const conn = connectionOf(inputs);
-    await harborRequest(conn, {
-      call: `create project "${inputs.name}"`,
-      method: "POST",
-      path: "/projects",
-      headers: { "X-Resource-Name-In-Location": "true" },
-      body: {
-        project_name: inputs.name,
-        metadata: projectMetadata(inputs),
-        storage_limit: inputs.storageLimitBytes,
-      },
-    });
+    try {
+      await harborRequest(conn, {
+        call: `create project "${inputs.name}"`,
+        method: "POST",
+        path: "/projects",
+        headers: { "X-Resource-Name-In-Location": "true" },
+        body: {
+          project_name: inputs.name,
+          metadata: projectMetadata(inputs),
+          storage_limit: inputs.storageLimitBytes,
+        },
+      });
+    } catch (err) {
+      if (isHarborStatus(err, 409)) {
+        const existing = await getProject(conn, inputs.name).catch(() => undefined);
+        const hint = existing ? `, e.g. with the resource option import: "${existing.project_id}"` : "";
+        throw new Error(`${(err as Error).message}. To manage the existing project, import it${hint}.`);
+      }
+      throw err;
+    }
     const project = await getProject(conn, inputs.name);
     if (!project) {
       throw new Error(`Harbor accepted project "${inputs.name}" but does not return it`);

@@ -59,5 +59,8 @@ export class HarborRobotAccount extends pulumi.dynamic.Resource {
         additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "secret"],
       },
     );
+    // The engine stores and returns it as a secret (additionalSecretOutputs); wrapping it as well keeps
+    // it secret where no engine is involved, e.g. under mocks.
+    (this as { secret: pulumi.Output<string> }).secret = pulumi.secret(this.secret);
   }
 }

@@ -38,13 +38,22 @@ export interface FakeRetention {
   trigger: { kind: string; settings: Record<string, unknown>; references?: Record<string, unknown> };
   scope: { level: string; ref: number };
 }
+/** An answer injected before normal handling. */
+export interface Fault {
+  method: string;
+  pathPrefix: string;
+  status: number;
+  times: number;
+  delayMs?: number;
+  /** Harbor error message to send. @default "injected failure" */
+  message?: string;
+}
 export interface LoggedRequest {
   method: string;
   path: string;
   body: unknown;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: request bodies are untyped JSON, checked field by field
 type Body = any;
 
 const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -70,8 +79,7 @@ export class FakeHarbor {
   readonly retentions = new Map<number, FakeRetention>();
   readonly requests: LoggedRequest[] = [];
   /** Answers to inject before normal handling: `{ method, pathPrefix, status, times }`. */
-  readonly faults: { method: string; pathPrefix: string; status: number; times: number; delayMs?: number }[] =
-    [];
+  readonly faults: Fault[] = [];
   /** Use the default quota whatever `storage_limit` says, as Harbor does for non-admins. */
   ignoreStorageLimit = false;
   private nextId = 1;

@@ -96,6 +96,7 @@ describe("providers/harbor HarborProject provider", () => {
     await assert.rejects(provider.create(inputsFor()), (err: Error) => {
       assert.match(err.message, /Harbor call "create project "acme"" failed: POST \/api\/v2\.0\/projects/);
       assert.match(err.message, /409 CONFLICT: The project named acme already exists/);
+      assert.match(err.message, /import it, e\.g\. with the resource option import: "\d+"/);
       return true;
     });
   });

@@ -1,0 +1,106 @@
+// The resource classes under Pulumi mocks, and their serialized providers run the way Pulumi runs them:
+// the `__provider` text the engine stores is loaded with `require-from-string` in a plain Node process
+// (no TypeScript loader, another working directory) and drives the fake Harbor.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import * as pulumi from "@pulumi/pulumi";
+import { setupMocks } from "../../support/mocks";
+import { FakeHarbor } from "./fake-harbor";
+
+const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
+
+/** Runs check → create → read of a serialized provider in a separate plain `node` process. */
+async function runSerialized(providerText: string, inputs: Record<string, unknown>, dir: string) {
+  const file = path.join(dir, `provider-${Math.random().toString(36).slice(2)}.js`);
+  fs.writeFileSync(file, providerText);
+  const script = `
+    const requireFromString = require(${JSON.stringify(require.resolve("require-from-string"))});
+    const provider = requireFromString(require("fs").readFileSync(${JSON.stringify(file)}, "utf8")).handler();
+    (async () => {
+      const checked = await provider.check({}, ${JSON.stringify(inputs)});
+      if (checked.failures.length) throw new Error(JSON.stringify(checked.failures));
+      const created = await provider.create(checked.inputs);
+      const read = await provider.read(created.id, created.outs);
+      process.stdout.write(JSON.stringify({ created, read }));
+    })().catch((e) => { console.error(e.stack); process.exit(1); });`;
+  const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "" },
+  });
+  return JSON.parse(stdout) as {
+    created: { id: string; outs: Record<string, unknown> };
+    read: { id?: string };
+  };
+}
+
+describe("providers/harbor resources under Pulumi mocks", () => {
+  let fake: FakeHarbor;
+  let dir: string;
+  before(async () => {
+    fake = await new FakeHarbor().start();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-provider-"));
+  });
+  after(async () => {
+    await fake.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers three dynamic resources whose serialized providers work outside this process", async function () {
+    this.timeout(60_000);
+    const recorder = await setupMocks();
+    // Load the resource modules only now that mocks are set.
+    const { HarborProject } =
+      require("../../../providers/harbor/project") as typeof import("../../../providers/harbor/project");
+    const { HarborRobotAccount } =
+      require("../../../providers/harbor/robot-account") as typeof import("../../../providers/harbor/robot-account");
+    const { HarborRetentionPolicy } =
+      require("../../../providers/harbor/retention-policy") as typeof import("../../../providers/harbor/retention-policy");
+
+    const conn = { url: fake.url, username: fake.username, password: pulumi.secret(fake.password) };
+    const project = new HarborProject("acme-registry", { ...conn, name: "acme", storageLimitBytes: 2 ** 30 });
+    const robot = new HarborRobotAccount("acme-ci", {
+      ...conn,
+      project: project.name,
+      name: "ci",
+      permissions: ["push", "pull"],
+    });
+    new HarborRetentionPolicy("acme-retention", { ...conn, project: project.name, keepLastPushed: 10 });
+    await recorder.settle();
+
+    const dynamic = recorder.ofType(DYNAMIC);
+    assert.deepEqual(
+      dynamic.map((r) => r.name),
+      ["acme-registry", "acme-ci", "acme-retention"],
+    );
+    const [p, r, t] = dynamic;
+    assert.equal(p.inputs.name, "acme");
+    assert.equal(p.inputs.storageLimitBytes, 2 ** 30);
+    assert.equal(p.inputs.url, fake.url);
+    assert.equal(r.inputs.project, "acme");
+    assert.deepEqual(r.inputs.permissions, ["push", "pull"]);
+    assert.equal(t.inputs.keepLastPushed, 10);
+    for (const res of dynamic) {
+      assert.equal(typeof res.inputs.__provider, "string");
+      assert.match(res.inputs.__provider, /exports\.handler/);
+      assert.ok(!res.inputs.__provider.includes(fake.password), "no credentials in the serialized provider");
+    }
+    assert.equal(await pulumi.isSecret(robot.secret), true, "the robot secret is a Pulumi secret output");
+
+    const inputsOf = (res: (typeof dynamic)[number]) => {
+      const { __provider: _p, ...rest } = res.inputs;
+      return { ...rest, password: fake.password };
+    };
+    const proj = await runSerialized(p.inputs.__provider, inputsOf(p), dir);
+    assert.equal(proj.read.id, proj.created.id);
+    assert.equal(fake.quotaOf(Number(proj.created.id))!.hard.storage, 2 ** 30);
+    const bot = await runSerialized(r.inputs.__provider, inputsOf(r), dir);
+    assert.equal(bot.created.outs.fullName, "robot$acme+ci");
+    assert.equal(bot.created.outs.secret, fake.robots.get(Number(bot.created.id))!.secret);
+    const ret = await runSerialized(t.inputs.__provider, inputsOf(t), dir);
+    assert.equal(fake.projects.get(Number(proj.created.id))!.metadata.retention_id, ret.created.id);
+  });
+});
