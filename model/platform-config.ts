@@ -76,6 +76,7 @@ export const platformConfigSchema = z
       .strictObject({
         enabled: z.boolean().default(true),
         host: dnsName.describe("Harbor registry host"),
+        adminUser: z.string().min(1).default("admin").describe("Harbor user the platform acts as"),
         baseImageProject: k8sName.default("platform"),
         storageQuota: quantity.default("20Gi"),
         keepArtifacts: z.number().int().min(1).default(20),
@@ -131,6 +132,15 @@ export const platformConfigSchema = z
         namespace: k8sName.default("argocd"),
         platformRepo: z.string().url().describe("Git repo holding charts/wso2-mi"),
         platformRevision: z.string().min(1).default("main"),
+        oidc: z
+          .strictObject({
+            issuer: z.string().url(),
+            clientId: z.string().min(1),
+            /** Claim holding the user's groups. */
+            groupsClaim: z.string().default("groups"),
+          })
+          .optional()
+          .describe("SSO for Argo CD; group names are the RBAC groups of identity.groupPrefix"),
         prodSyncWindow: z
           .strictObject({ schedule: z.string().min(1), duration: z.string().regex(/^\d+[mh]$/) })
           .optional()
@@ -287,6 +297,10 @@ export interface PlatformSecrets {
   readonly harborPassword?: pulumi.Output<string>;
   /** Grafana admin password (`imaas:grafanaAdminPassword`). */
   readonly grafanaAdminPassword?: pulumi.Output<string>;
+  /** Read-only token Argo CD uses to read the platform and tenant repos (`imaas:argocdRepoToken`). */
+  readonly argocdRepoToken?: pulumi.Output<string>;
+  /** OIDC client secret of Argo CD's SSO (`imaas:argocdOidcClientSecret`). */
+  readonly argocdOidcClientSecret?: pulumi.Output<string>;
   /** Webhook secret shared with Jenkins (`imaas:jenkinsWebhookSecret`). */
   readonly jenkinsWebhookSecret?: pulumi.Output<string>;
 }
@@ -298,5 +312,7 @@ export function readPlatformSecrets(): PlatformSecrets {
     harborPassword: config.getSecret("harborPassword"),
     grafanaAdminPassword: config.getSecret("grafanaAdminPassword"),
     jenkinsWebhookSecret: config.getSecret("jenkinsWebhookSecret"),
+    argocdRepoToken: config.getSecret("argocdRepoToken"),
+    argocdOidcClientSecret: config.getSecret("argocdOidcClientSecret"),
   };
 }

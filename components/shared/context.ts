@@ -4,6 +4,7 @@
  */
 import type * as github from "@pulumi/github";
 import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../model/environments";
 import {
   type ClusterConfig,
@@ -43,4 +44,21 @@ export function clusterOf(
   const provider = ctx.providers.kubernetes[cluster.name];
   if (!provider) throw new Error(`no Kubernetes provider was created for cluster "${cluster.name}"`);
   return { cluster, provider };
+}
+
+/**
+ * A platform secret that a feature needs. Under `imaas plan` a missing secret is a placeholder (a plan
+ * never needs secret values); for a real run it is an error telling the admin which key to set.
+ */
+export function requireSecret(
+  ctx: PlatformContext,
+  key: keyof PlatformSecrets,
+  neededFor: string,
+): pulumi.Output<string> {
+  const value = ctx.secrets[key];
+  if (value) return value;
+  if (ctx.planOnly) return pulumi.secret(SECRET_CONFIG_PLACEHOLDER);
+  throw new pulumi.RunError(
+    `${neededFor} needs the secret imaas:${key}: run \`pulumi config set --secret imaas:${key} …\` (or switch the feature off in the stack config)`,
+  );
 }

@@ -1,0 +1,154 @@
+/**
+ * Argo CD on one cluster, set up for multi-tenancy: Applications only in the Argo CD namespace, the
+ * `default` project locked down (tenants use only their own AppProject), SSO groups mapped to roles, and
+ * read-only credentials for the platform's GitHub organization.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ClusterConfig, PlatformConfig } from "../../model/platform-config";
+import type { PlatformContext } from "../shared/context";
+import { platformLabels } from "../shared/labels";
+
+/** Typed values for the argo-cd chart; only what the platform sets. */
+export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
+  const host = `argocd.${cluster.name}.${cfg.domain}`;
+  const oidc = cfg.argocd.oidc;
+  const replicas = cluster.production ? 2 : 1;
+  return {
+    global: { domain: host },
+    crds: { install: true, keep: true },
+    configs: {
+      cm: {
+        url: `https://${host}`,
+        "admin.enabled": oidc === undefined,
+        "users.anonymous.enabled": false,
+        "exec.enabled": false,
+        "statusbadge.enabled": false,
+        "application.resourceTrackingMethod": "annotation",
+        ...(oidc
+          ? {
+              "oidc.config": {
+                name: "SSO",
+                issuer: oidc.issuer,
+                clientID: oidc.clientId,
+                clientSecret: "$oidc.clientSecret",
+                requestedScopes: ["openid", "profile", "email", oidc.groupsClaim],
+              },
+            }
+          : {}),
+      },
+      params: {
+        // Applications live only in the Argo CD namespace: tenants cannot create Applications at all.
+        "application.namespaces": "",
+        "server.insecure": false,
+      },
+      rbac: {
+        // Nobody gets anything by default; tenants get their AppProject's roles only.
+        "policy.default": "",
+        "policy.csv": `g, ${cfg.identity.platformAdminsGroup}, role:admin\n`,
+        scopes: `[${oidc?.groupsClaim ?? "groups"}]`,
+      },
+      secret: { createSecret: true },
+    },
+    controller: { replicas: 1 },
+    server: { replicas, ingress: { enabled: false } },
+    repoServer: { replicas },
+    applicationSet: { replicas: 1 },
+    "redis-ha": { enabled: cluster.production },
+    dex: { enabled: false },
+    notifications: { enabled: true },
+  };
+}
+
+/** The locked-down `default` project: no sources, no destinations, nothing cluster-scoped. */
+export function lockedDefaultProject(namespace: string) {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "AppProject",
+    metadata: { name: "default", namespace, annotations: { "pulumi.com/patchForce": "true" } },
+    spec: {
+      sourceRepos: [],
+      destinations: [],
+      clusterResourceWhitelist: [],
+      namespaceResourceWhitelist: [],
+      description: "Locked by IMaaS: every Application belongs to its tenant's project",
+    },
+  };
+}
+
+export function createArgoCd(
+  name: string,
+  ctx: PlatformContext,
+  cluster: ClusterConfig,
+  provider: k8s.Provider,
+  parent: pulumi.Resource,
+): { namespace: k8s.core.v1.Namespace; release: k8s.helm.v3.Release } | undefined {
+  const cfg = ctx.config;
+  if (!cfg.argocd.install) return undefined;
+  const opts = { parent, provider };
+  const namespace = new k8s.core.v1.Namespace(
+    `${name}-argocd-ns`,
+    { metadata: { name: cfg.argocd.namespace, labels: platformLabels("argocd") } },
+    opts,
+  );
+  const chart = cfg.charts.argoCd;
+  const release = new k8s.helm.v3.Release(
+    `${name}-argocd`,
+    {
+      name: "argocd",
+      namespace: cfg.argocd.namespace,
+      chart: chart.chart,
+      version: chart.version,
+      repositoryOpts: { repo: chart.repo },
+      values: buildArgoCdValues(cfg, cluster),
+      atomic: true,
+      cleanupOnFail: true,
+      timeout: 900,
+    },
+    { ...opts, dependsOn: [namespace] },
+  );
+  new k8s.apiextensions.CustomResourcePatch(
+    `${name}-argocd-default-project`,
+    lockedDefaultProject(cfg.argocd.namespace),
+    {
+      ...opts,
+      dependsOn: [release],
+    },
+  );
+  const secrets = ctx.secrets;
+  if (secrets.argocdRepoToken) {
+    // Credential template for every repo of the organization: Argo CD reads, never writes.
+    new k8s.core.v1.Secret(
+      `${name}-argocd-repo-creds`,
+      {
+        metadata: {
+          name: "imaas-github-repo-creds",
+          namespace: cfg.argocd.namespace,
+          labels: { ...platformLabels("argocd"), "argocd.argoproj.io/secret-type": "repo-creds" },
+        },
+        stringData: {
+          type: "git",
+          url: `https://github.com/${cfg.github.owner}`,
+          username: "imaas-argocd",
+          password: secrets.argocdRepoToken,
+        },
+      },
+      { ...opts, dependsOn: [namespace], additionalSecretOutputs: ["stringData", "data"] },
+    );
+  }
+  if (cfg.argocd.oidc && secrets.argocdOidcClientSecret) {
+    new k8s.core.v1.SecretPatch(
+      `${name}-argocd-oidc-secret`,
+      {
+        metadata: {
+          name: "argocd-secret",
+          namespace: cfg.argocd.namespace,
+          annotations: { "pulumi.com/patchForce": "true" },
+        },
+        stringData: { "oidc.clientSecret": secrets.argocdOidcClientSecret },
+      },
+      { ...opts, dependsOn: [release] },
+    );
+  }
+  return { namespace, release };
+}

@@ -1,0 +1,60 @@
+/**
+ * The platform's MI base image: built from images/mi-base (MI version from config, the platform's default
+ * deployment.toml for metrics and tracing) and pushed to the base-image project of the registry. Tenants'
+ * CI builds `FROM` it, so an MI upgrade is a one-line config change.
+ */
+import { join } from "node:path";
+import * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig } from "../../model/platform-config";
+import { HarborProject } from "../../providers/harbor/project";
+import { type PlatformContext, requireSecret } from "../shared/context";
+
+/** `<registry>/<baseImageProject>/mi-base:<version>`: the image tenants' Dockerfiles build FROM. */
+export function baseImageName(cfg: PlatformConfig, miVersion: string = cfg.mi.defaultVersion): string {
+  return `${cfg.registry.host}/${cfg.registry.baseImageProject}/mi-base:${miVersion}`;
+}
+
+export const BASE_IMAGE_CONTEXT = join(__dirname, "..", "..", "images", "mi-base");
+
+export function harborUrl(cfg: PlatformConfig): string {
+  return `https://${cfg.registry.host}`;
+}
+
+/**
+ * The base-image project (readable by every tenant's CI and cluster: it holds only the public MI
+ * distribution and the platform's default config) and, unless switched off or planning, the image build.
+ */
+export function createBaseImage(ctx: PlatformContext, parent?: pulumi.Resource): docker.Image | undefined {
+  const cfg = ctx.config;
+  if (!cfg.registry.enabled) return undefined;
+  const password = requireSecret(ctx, "harborPassword", "the registry (imaas:registry.enabled)");
+  const project = new HarborProject(
+    "registry-base-image-project",
+    {
+      url: harborUrl(cfg),
+      username: cfg.registry.adminUser,
+      password,
+      name: cfg.registry.baseImageProject,
+      private: false,
+      autoScan: true,
+    },
+    { parent, protect: true },
+  );
+  // The build needs a Docker engine at `pulumi up`; `imaas plan` never builds.
+  if (!cfg.mi.buildBaseImage || ctx.planOnly) return undefined;
+  return new docker.Image(
+    "mi-base-image",
+    {
+      imageName: baseImageName(cfg),
+      build: {
+        context: BASE_IMAGE_CONTEXT,
+        dockerfile: join(BASE_IMAGE_CONTEXT, "Dockerfile"),
+        args: { MI_VERSION: cfg.mi.defaultVersion },
+        platform: "linux/amd64",
+      },
+      registry: { server: cfg.registry.host, username: cfg.registry.adminUser, password },
+    },
+    { parent, dependsOn: [project] },
+  );
+}
