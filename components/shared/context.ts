@@ -6,6 +6,7 @@ import type * as github from "@pulumi/github";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../model/environments";
+import { SECRET_CONFIG_PLACEHOLDER } from "../../model/stack-file";
 import {
   type ClusterConfig,
   clusterFor,
