@@ -10,6 +10,9 @@ import { HARBOR_NAME_PATTERN } from "./names";
 export const SEVERITIES = ["none", "low", "medium", "high", "critical"] as const;
 export type HarborSeverity = (typeof SEVERITIES)[number];
 
+/** Harbor's largest storage quota: 1024 TiB. */
+export const MAX_STORAGE_LIMIT_BYTES = 1024 * 2 ** 40;
+
 /** Inputs of a project after `check` (defaults filled in). */
 export interface ProjectInputs extends HarborConnection {
   readonly name: string;
@@ -72,10 +75,15 @@ export function checkProject(news: Record<string, unknown>): {
     });
   }
   const storage = news.storageLimitBytes ?? -1;
-  if (!isUnknown(storage) && (!Number.isInteger(storage) || ((storage as number) < 1 && storage !== -1))) {
+  if (
+    !isUnknown(storage) &&
+    (!Number.isInteger(storage) ||
+      ((storage as number) < 1 && storage !== -1) ||
+      (storage as number) > MAX_STORAGE_LIMIT_BYTES)
+  ) {
     failures.push({
       property: "storageLimitBytes",
-      reason: `storageLimitBytes must be -1 (unlimited) or a positive whole number of bytes, got ${JSON.stringify(storage)}`,
+      reason: `storageLimitBytes must be -1 (unlimited) or a whole number of bytes from 1 to 1024 TiB, got ${JSON.stringify(storage)}`,
     });
   }
   const severity = news.preventVulnerable;

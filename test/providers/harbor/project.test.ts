@@ -52,6 +52,16 @@ describe("providers/harbor HarborProject provider", () => {
       assert.match(failures[0].reason, /must not carry credentials/);
     });
 
+    it("bounds the quota as Harbor does: -1 or 1 byte to 1024 TiB", () => {
+      const failing = (storageLimitBytes: number) =>
+        checkProject({ ...fake.connection, name: "acme", storageLimitBytes }).failures.map((f) => f.property);
+      assert.deepEqual(failing(-1), []);
+      assert.deepEqual(failing(1024 * 2 ** 40), []);
+      assert.deepEqual(failing(1024 * 2 ** 40 + 1), ["storageLimitBytes"]);
+      assert.deepEqual(failing(-2), ["storageLimitBytes"]);
+      assert.deepEqual(failing(1.5), ["storageLimitBytes"]);
+    });
+
     it("normalizes the url and skips values unknown during preview", () => {
       const { inputs, failures } = checkProject({
         url: "https://harbor.example.com/api/v2.0/",
