@@ -7,11 +7,11 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { type Document, isMap, isScalar, LineCounter, type Node, parseAllDocuments } from "yaml";
-import type { Environment } from "./environments";
+import { ENVIRONMENTS, type Environment, inPromotionOrder } from "./environments";
 import { derivedNames } from "./naming";
-import type { PlatformConfig } from "./platform-config";
+import { allowedDomains, type PlatformConfig } from "./platform-config";
 import { parseQuantity } from "./quantity";
-import { resolveTenant, type TenantSpec } from "./spec";
+import { exposedHost, resolveTenant, type TenantSpec } from "./spec";
 import { type TenantFile, tenantSchema } from "./tenant";
 
 /** Tenant files larger than this are refused unread. */
@@ -91,6 +91,7 @@ export function loadTenantSources(sources: readonly TenantSource[], cfg: Platfor
     if (p) parsed.push(p);
   }
   crossFileChecks(parsed, errors);
+  hostChecks(parsed, cfg, errors);
   for (const p of parsed) quotaCapChecks(p, cfg, errors);
   if (errors.length > 0) return { tenants: [], errors: errors.sort(byPosition) };
   return { tenants: parsed.map((p) => resolveTenant(p.source.file, p.value, cfg)), errors: [] };
@@ -179,6 +180,11 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
             ),
           );
         }
+      } else if (issue.code === "invalid_key") {
+        // A record key broke its rule: point at the key and give the key rule's own message.
+        const path = issue.path as PathKey[];
+        const message = issue.issues[0]?.message ?? issue.message;
+        errors.push(positioned(file, lines, keyNode(doc, path), dotted(path), message));
       } else {
         const path = issue.path as PathKey[];
         errors.push(positioned(file, lines, nearestNode(doc, path), dotted(path), issue.message));
@@ -235,7 +241,7 @@ function crossFileChecks(parsed: readonly Parsed[], errors: LoadError[]): void {
   const reported = new Set<string>(); // one error per colliding pair, not one per derived name
   for (const p of parsed) {
     const t = p.value;
-    const envs = t.spec.environments ?? ["dev", "test", "prod"];
+    const envs = t.spec.environments ?? ENVIRONMENTS;
     const names = derivedNames({
       name: t.metadata.name,
       environments: envs,
@@ -277,6 +283,68 @@ function servicePath(p: Parsed, service: string | undefined): PathKey[] {
   if (service === undefined) return ["metadata", "name"];
   const i = (p.value.spec.services ?? []).findIndex((s) => s.name === service);
   return ["spec", "services", i, "name"];
+}
+
+/** Public hosts are under an allowed domain and unique across every tenant and environment. */
+function hostChecks(parsed: readonly Parsed[], cfg: PlatformConfig, errors: LoadError[]): void {
+  const domains = allowedDomains(cfg);
+  const owners = new Map<string, { p: Parsed; path: PathKey[]; where: string }>();
+  for (const p of parsed) {
+    const tenant = p.value.metadata.name;
+    const tenantEnvs = p.value.spec.environments ?? ENVIRONMENTS;
+    (p.value.spec.services ?? []).forEach((svc, i) => {
+      for (const env of inPromotionOrder(svc.environments ?? tenantEnvs)) {
+        const exposure = svc.expose?.[env];
+        const host = exposedHost(tenant, svc.name, env, exposure, cfg.domain);
+        if (!host) continue;
+        const path: PathKey[] = [
+          "spec",
+          "services",
+          i,
+          "expose",
+          env,
+          ...(typeof exposure === "object" ? ["host"] : []),
+        ];
+        const node = nearestNode(p.doc, path);
+        if (!domains.some((d) => host === d || host.endsWith(`.${d}`))) {
+          errors.push(
+            positioned(
+              p.source.file,
+              p.lines,
+              node,
+              dotted(path),
+              `host "${host}" is outside the allowed domains (${domains.join(", ")})`,
+            ),
+          );
+          continue;
+        }
+        const where = `${p.source.file} (tenant "${tenant}", service "${svc.name}", ${env})`;
+        const first = owners.get(host);
+        if (!first) {
+          owners.set(host, { p, path, where });
+          continue;
+        }
+        errors.push(
+          positioned(
+            p.source.file,
+            p.lines,
+            node,
+            dotted(path),
+            `host "${host}" is already used by ${first.where}`,
+          ),
+        );
+        errors.push(
+          positioned(
+            first.p.source.file,
+            first.p.lines,
+            nearestNode(first.p.doc, first.path),
+            dotted(first.path),
+            `host "${host}" is also requested by ${where}`,
+          ),
+        );
+      }
+    });
+  }
 }
 
 /** A tenant's quota override may not exceed the platform caps. */

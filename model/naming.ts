@@ -31,6 +31,14 @@ export const imageRepository = (registryHost: string, tenant: string, service: s
 /** Branch of a service repository that holds an environment's deploy values. */
 export const branchName = (env: Environment): string => env;
 
+/** Default public host of an exposed service: `<service>.<tenant>.<env>.<platform domain>`. */
+export const defaultHost = (tenant: string, service: string, env: Environment, domain: string): string =>
+  `${service}.${tenant}.${env}.${domain}`;
+
+/** Path of a service's secrets in the secret store, below the store's mount: `<tenant>/<env>/<service>`. */
+export const secretStorePath = (tenant: string, env: Environment, service: string): string =>
+  `${tenant}/${env}/${service}`;
+
 /** Kubernetes names inside a tenant namespace. */
 export const TENANT_OBJECTS = {
   workloadServiceAccount: "mi-workloads",
@@ -38,7 +46,12 @@ export const TENANT_OBJECTS = {
   quota: "tenant-quota",
   limitRange: "tenant-limits",
   defaultDeny: "default-deny",
+  secretStore: "tenant-secrets",
+  secretReader: "secrets-reader",
 } as const;
+
+/** The Kubernetes Secret an ExternalSecret materialises for a service. */
+export const serviceSecretName = (service: string): string => `${service}-secrets`;
 
 /** RBAC group names for a tenant's owners and members. */
 export const ownersGroup = (prefix: string, tenant: string): string => `${prefix}${tenant}:owners`;
@@ -83,3 +96,42 @@ export function derivedNames(tenant: {
   }
   return names;
 }
+
+/** Helm release names (and chart fullnames) of a cluster's shared observability backends. */
+export const OBSERVABILITY_RELEASES = {
+  prometheus: "kps",
+  loki: "loki",
+  fluentBit: "fluent-bit",
+  tempo: "tempo",
+  otelCollector: "otel-collector",
+} as const;
+
+/** Loki/Tempo tenant (`X-Scope-OrgID`) of logs and traces from namespaces that belong to no tenant. */
+export const PLATFORM_TELEMETRY_TENANT = "platform";
+
+/** The Loki/Tempo tenant id (`X-Scope-OrgID`) of a tenant: its name, which the loader keeps unique. */
+export const telemetryTenantId = (tenant: string): string => tenant;
+
+/** A tenant's Grafana release in a cluster's observability namespace. */
+export const grafanaReleaseName = (tenant: string): string => `grafana-${tenant}`;
+
+/** A tenant's label-enforcing Prometheus proxy (prom-label-proxy) release. */
+export const metricsProxyReleaseName = (tenant: string): string => `metrics-proxy-${tenant}`;
+
+/** Public host of a tenant's Grafana in a cluster. */
+export const grafanaHost = (tenant: string, cluster: string, domain: string): string =>
+  `grafana.${tenant}.${cluster}.${domain}`;
+
+/** Kubernetes names of observability objects. */
+export const OBSERVABILITY_OBJECTS = {
+  /** PrometheusRule holding a tenant's MI alerts, in each tenant namespace. */
+  alertRules: "imaas-mi-alerts",
+  /** Platform recording rules, in the observability namespace. */
+  recordingRules: "imaas-recording-rules",
+  /** Secret with the Grafana admin credentials, in the observability namespace. */
+  grafanaAdminSecret: "grafana-admin",
+  /** Secret with the Grafana OIDC client secret (as an environment variable), in the observability namespace. */
+  grafanaOidcSecret: "grafana-oidc",
+  /** Network policy admitting only the observability namespace to the storage backends. */
+  backendsPolicy: "backends-from-observability-only",
+} as const;

@@ -50,6 +50,11 @@ export const DEFAULT_CHARTS = {
     version: "0.126.0",
   },
   grafana: { repo: "https://grafana.github.io/helm-charts", chart: "grafana", version: "9.2.2" },
+  promLabelProxy: {
+    repo: "https://prometheus-community.github.io/helm-charts",
+    chart: "prom-label-proxy",
+    version: "0.12.3",
+  },
 } as const;
 
 const clusterSchema = z.strictObject({
@@ -173,10 +178,33 @@ export const platformConfigSchema = z
           .string()
           .regex(/^\d+[dh]$/)
           .default("168h"),
+        grafana: z
+          .strictObject({
+            ingressClassName: z.string().min(1).default("nginx"),
+            oidc: z
+              .strictObject({
+                authUrl: z.string().url(),
+                tokenUrl: z.string().url(),
+                apiUrl: z.string().url().describe("userinfo endpoint"),
+                clientId: z.string().min(1),
+                groupsClaim: z.string().min(1).default("groups"),
+              })
+              .optional()
+              .describe(
+                "SSO for the tenants' Grafanas (client secret: imaas:grafanaOidcClientSecret); unset: admin login only",
+              ),
+          })
+          .prefault({}),
       })
       .prefault({}),
     ingress: z
       .strictObject({
+        install: z.boolean().default(true).describe("Install ingress-nginx; false when the cluster has one"),
+        className: k8sName.default("nginx"),
+        allowedDomains: z
+          .array(dnsName)
+          .optional()
+          .describe("Domains service hosts may be under; default: the platform domain"),
         namespace: k8sName.default("ingress-nginx"),
         controllerLabels: z
           .record(z.string(), z.string())
@@ -199,6 +227,7 @@ export const platformConfigSchema = z
         tempo: chart.default(DEFAULT_CHARTS.tempo),
         otelCollector: chart.default(DEFAULT_CHARTS.otelCollector),
         grafana: chart.default(DEFAULT_CHARTS.grafana),
+        promLabelProxy: chart.default(DEFAULT_CHARTS.promLabelProxy),
       })
       .prefault({}),
   })
@@ -239,6 +268,11 @@ export function parsePlatformConfig(raw: Record<string, unknown>, source = "stac
   throw new PlatformConfigError(`invalid platform config:\n${lines.join("\n")}`);
 }
 
+/** Domains a service's public host may be under. */
+export function allowedDomains(cfg: PlatformConfig): readonly string[] {
+  return cfg.ingress.allowedDomains ?? [cfg.domain];
+}
+
 /** The cluster that hosts `env`, or undefined when no cluster is configured for it. */
 export function clusterFor(cfg: PlatformConfig, env: Environment): ClusterConfig | undefined {
   return cfg.clusters.find((c) => c.environments.includes(env));
@@ -249,6 +283,7 @@ export const SECRET_CONFIG_KEYS = [
   "githubToken",
   "harborPassword",
   "grafanaAdminPassword",
+  "grafanaOidcClientSecret",
   "jenkinsWebhookSecret",
 ] as const;
 
@@ -297,6 +332,8 @@ export interface PlatformSecrets {
   readonly harborPassword?: pulumi.Output<string>;
   /** Grafana admin password (`imaas:grafanaAdminPassword`). */
   readonly grafanaAdminPassword?: pulumi.Output<string>;
+  /** OIDC client secret of the tenants' Grafanas (`imaas:grafanaOidcClientSecret`). */
+  readonly grafanaOidcClientSecret?: pulumi.Output<string>;
   /** Read-only token Argo CD uses to read the platform and tenant repos (`imaas:argocdRepoToken`). */
   readonly argocdRepoToken?: pulumi.Output<string>;
   /** OIDC client secret of Argo CD's SSO (`imaas:argocdOidcClientSecret`). */
@@ -311,6 +348,7 @@ export function readPlatformSecrets(): PlatformSecrets {
     githubToken: config.getSecret("githubToken"),
     harborPassword: config.getSecret("harborPassword"),
     grafanaAdminPassword: config.getSecret("grafanaAdminPassword"),
+    grafanaOidcClientSecret: config.getSecret("grafanaOidcClientSecret"),
     jenkinsWebhookSecret: config.getSecret("jenkinsWebhookSecret"),
     argocdRepoToken: config.getSecret("argocdRepoToken"),
     argocdOidcClientSecret: config.getSecret("argocdOidcClientSecret"),

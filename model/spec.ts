@@ -4,6 +4,7 @@
  */
 import { ENVIRONMENTS, type Environment, inPromotionOrder } from "./environments";
 import type { NamespaceQuota, PlatformConfig } from "./platform-config";
+import { defaultHost } from "./naming";
 import type { ServiceFile, TenantFile } from "./tenant";
 
 export interface AutoscalingSpec {
@@ -23,6 +24,12 @@ export interface ServiceSpec {
   readonly replicas: Readonly<Partial<Record<Environment, number>>>;
   readonly autoscaling: Readonly<Partial<Record<Environment, AutoscalingSpec>>>;
   readonly resources: { readonly cpu: string; readonly memory: string };
+  /** Non-secret settings per environment (environment variable name → value). */
+  readonly config: Readonly<Partial<Record<Environment, Readonly<Record<string, string>>>>>;
+  /** Names of the secrets the service reads from the tenant's secret store. */
+  readonly secrets: readonly string[];
+  /** Public HTTPS host per environment the service is exposed in. */
+  readonly expose: Readonly<Partial<Record<Environment, { readonly host: string }>>>;
 }
 
 export interface EgressRule {
@@ -47,17 +54,23 @@ export interface TenantSpec {
 }
 
 function resolveService(
+  tenant: string,
   svc: ServiceFile,
   tenantEnvs: readonly Environment[],
   cfg: PlatformConfig,
 ): ServiceSpec {
   const environments = inPromotionOrder(svc.environments ?? tenantEnvs);
+  const config: Partial<Record<Environment, Record<string, string>>> = {};
+  const expose: Partial<Record<Environment, { host: string }>> = {};
   const replicas: Partial<Record<Environment, number>> = {};
   const autoscaling: Partial<Record<Environment, AutoscalingSpec>> = {};
   for (const env of environments) {
     replicas[env] = svc.replicas?.[env] ?? cfg.service.defaultReplicas[env];
     const a = svc.autoscaling?.[env];
     if (a) autoscaling[env] = { min: a.min, max: a.max, targetCPUUtilization: a.targetCPUUtilization ?? 70 };
+    config[env] = { ...(svc.config?.[env] ?? {}) };
+    const host = exposedHost(tenant, svc.name, env, svc.expose?.[env], cfg.domain);
+    if (host) expose[env] = { host };
   }
   return {
     name: svc.name,
@@ -70,7 +83,22 @@ function resolveService(
       cpu: svc.resources?.cpu ?? cfg.service.defaultResources.cpu,
       memory: svc.resources?.memory ?? cfg.service.defaultResources.memory,
     },
+    config,
+    secrets: svc.secrets ?? [],
+    expose,
   };
+}
+
+/** The host a service is exposed on in `env`, or undefined when it is not exposed there. */
+export function exposedHost(
+  tenant: string,
+  service: string,
+  env: Environment,
+  exposure: boolean | { readonly host: string } | undefined,
+  domain: string,
+): string | undefined {
+  if (exposure === undefined || exposure === false) return undefined;
+  return exposure === true ? defaultHost(tenant, service, env, domain) : exposure.host;
 }
 
 /** Fills in every default of a (valid) tenant file. */
@@ -91,7 +119,7 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
     environments,
     quota,
     network: { allowFrom: t.spec.network?.allowFrom ?? [], egress: t.spec.network?.egress ?? [] },
-    services: (t.spec.services ?? []).map((s) => resolveService(s, environments, cfg)),
+    services: (t.spec.services ?? []).map((s) => resolveService(t.metadata.name, s, environments, cfg)),
   };
 }
 

@@ -134,6 +134,60 @@ const autoscaling = z
       ctx.addIssue({ code: "custom", path: ["min"], message: `min (${a.min}) is above max (${a.max})` });
   });
 
+/** Environment variable names a service may set; the platform's own variables are off limits. */
+const ENV_VAR_NAME = /^[A-Z_][A-Z0-9_]*$/;
+export const RESERVED_ENV_PREFIXES: readonly string[] = [
+  "JAVA_",
+  "OTEL_",
+  "MI_",
+  "WSO2_",
+  "IMAAS_",
+  "KUBERNETES_",
+];
+/** Config values are small settings, not payloads. */
+export const MAX_CONFIG_VALUE_LENGTH = 4096;
+export const MAX_CONFIG_ENTRIES = 100;
+
+const envVarName = (what: string) =>
+  z
+    .string()
+    .regex(ENV_VAR_NAME, `${what} names are UPPER_SNAKE_CASE environment variable names`)
+    .max(128)
+    .refine((n) => !RESERVED_ENV_PREFIXES.some((p) => n.startsWith(p)), {
+      message: `${what} names may not start with ${RESERVED_ENV_PREFIXES.join(", ")} (the platform's own variables)`,
+    });
+
+const configMap = z
+  .record(
+    envVarName("config"),
+    z
+      .union([z.string(), z.number(), z.boolean()])
+      .transform(String)
+      .pipe(
+        z
+          .string()
+          .max(MAX_CONFIG_VALUE_LENGTH, `a config value has at most ${MAX_CONFIG_VALUE_LENGTH} characters`),
+      ),
+  )
+  .refine((m) => Object.keys(m).length <= MAX_CONFIG_ENTRIES, {
+    message: `at most ${MAX_CONFIG_ENTRIES} config entries per environment`,
+  });
+
+const hostName = z
+  .string()
+  .max(253)
+  .regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]([-a-z0-9]*[a-z0-9])?$/,
+    "not a DNS host name (lowercase, dot-separated, e.g. payments.example.com)",
+  );
+
+const exposure = z.union([
+  z.boolean(),
+  z.strictObject({
+    host: hostName.describe("Public host; default <service>.<tenant>.<env>.<platform domain>"),
+  }),
+]);
+
 export const serviceSchema = z.strictObject({
   name: serviceName,
   description: z.string().max(200).optional(),
@@ -151,6 +205,23 @@ export const serviceSchema = z.strictObject({
     .strictObject({ cpu: quantity("cpu").optional(), memory: quantity("memory").optional() })
     .optional()
     .describe("Per-pod resources; default 500m CPU and 1Gi memory"),
+  config: perEnvironment(configMap)
+    .optional()
+    .describe("Non-secret settings per environment, passed to MI as environment variables"),
+  secrets: z
+    .array(envVarName("secret"))
+    .max(50)
+    .superRefine((names, ctx) => {
+      names.forEach((n, i) => {
+        if (names.indexOf(n) !== i)
+          ctx.addIssue({ code: "custom", path: [i], message: `"${n}" is listed twice` });
+      });
+    })
+    .optional()
+    .describe("Names of secrets the service needs; values live in the secret store, never in Git"),
+  expose: perEnvironment(exposure)
+    .optional()
+    .describe("HTTPS endpoint per environment: true for the default host, or { host }"),
 });
 
 const specSchema = z
@@ -190,6 +261,16 @@ const specSchema = z
           message: `service "${svc.name}" is already defined at services[${first}]`,
         });
       } else seen.set(svc.name, i);
+      const configured = new Set(Object.values(svc.config ?? {}).flatMap((m) => Object.keys(m ?? {})));
+      (svc.secrets ?? []).forEach((n, j) => {
+        if (configured.has(n)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "secrets", j],
+            message: `"${n}" is also a config name; a name is either config or secret`,
+          });
+        }
+      });
       (svc.environments ?? []).forEach((e, j) => {
         if (!tenantEnvs.includes(e)) {
           ctx.addIssue({
@@ -199,9 +280,11 @@ const specSchema = z
           });
         }
       });
-      for (const key of ["replicas", "autoscaling"] as const) {
+      for (const key of ["replicas", "autoscaling", "config", "expose"] as const) {
         for (const e of Object.keys(svc[key] ?? {}) as Environment[]) {
+          if (svc[key]?.[e] === undefined) continue;
           if (!(svc.environments ?? tenantEnvs).includes(e)) {
+            // e.g. replicas for prod on a service that runs only in dev
             ctx.addIssue({
               code: "custom",
               path: ["services", i, key, e],

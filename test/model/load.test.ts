@@ -365,3 +365,108 @@ describe("loader: reading a folder", () => {
     assert.ok(tenants.length >= 3);
   });
 });
+
+describe("loader: service config, secrets and endpoints", () => {
+  const svc = (body: string, name = "payroll", service = "sync") =>
+    tenant(`  owners: [ana]\n  services:\n    - name: ${service}\n${body}`, name);
+
+  it("resolves config, secrets and hosts per environment", () => {
+    const { tenants, errors } = loadTenantSources(
+      [
+        {
+          file: "payroll.yaml",
+          text: svc(
+            "      config:\n        dev: { BANK_URL: https://bank.test, RETRIES: 3 }\n      secrets: [BANK_API_KEY, DB_PASSWORD]\n      expose:\n        dev: true\n        prod: { host: payroll-api.imaas.test }\n",
+          ),
+        },
+      ],
+      cfg,
+    );
+    assert.deepEqual(errors.map(formatError), []);
+    const s = tenants[0].services[0];
+    assert.deepEqual(s.config.dev, { BANK_URL: "https://bank.test", RETRIES: "3" });
+    assert.deepEqual(s.config.prod, {});
+    assert.deepEqual(s.secrets, ["BANK_API_KEY", "DB_PASSWORD"]);
+    assert.deepEqual(s.expose, {
+      dev: { host: "sync.payroll.dev.imaas.test" },
+      prod: { host: "payroll-api.imaas.test" },
+    });
+  });
+
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "config names are env var names",
+      "      config:\n        dev: { bank-url: x }\n",
+      /spec\.services\[0\]\.config\.dev\.bank-url: config names are UPPER_SNAKE_CASE/,
+    ],
+    [
+      "platform variables are reserved",
+      "      config:\n        dev: { JAVA_OPTS: x }\n",
+      /config\.dev\.JAVA_OPTS: config names may not start with JAVA_/,
+    ],
+    [
+      "config values are small",
+      `      config:\n        dev: { BIG: "${"x".repeat(5000)}" }\n`,
+      /config\.dev\.BIG: a config value has at most 4096 characters/,
+    ],
+    [
+      "secret names",
+      "      secrets: [db-password]\n",
+      /spec\.services\[0\]\.secrets\[0\]: secret names are UPPER_SNAKE_CASE/,
+    ],
+    ["secret repeated", "      secrets: [A_KEY, A_KEY]\n", /secrets\[1\]: "A_KEY" is listed twice/],
+    [
+      "a name is config or secret",
+      "      config:\n        dev: { A_KEY: x }\n      secrets: [A_KEY]\n",
+      /secrets\[0\]: "A_KEY" is also a config name/,
+    ],
+    [
+      "host syntax",
+      "      expose:\n        dev: { host: Not_A_Host }\n",
+      /expose\.dev\.host: not a DNS host name/,
+    ],
+    [
+      "host outside the allowed domains",
+      "      expose:\n        prod: { host: api.evil.example }\n",
+      /:10:23: spec\.services\[0\]\.expose\.prod\.host: host "api\.evil\.example" is outside the allowed domains \(imaas\.test\)/,
+    ],
+    [
+      "expose in an environment the service lacks",
+      "      environments: [dev]\n      expose:\n        prod: true\n",
+      /expose\.prod: the service does not run in "prod"/,
+    ],
+  ];
+  for (const [rule, body, expected] of cases) {
+    it(rule, () => {
+      const errors = errorsOf({ "payroll.yaml": svc(body) });
+      assert.ok(
+        errors.some((e) => expected.test(e)),
+        `expected ${expected}, got:\n${errors.join("\n")}`,
+      );
+    });
+  }
+
+  it("hosts collide across tenants: both files are named", () => {
+    const errors = errorsOf({
+      "payroll.yaml": svc("      expose:\n        prod: { host: api.imaas.test }\n"),
+      "hr.yaml": svc("      expose:\n        dev: { host: api.imaas.test }\n", "hr", "portal"),
+    });
+    assert.equal(errors.length, 2, errors.join("\n"));
+    assert.match(
+      errors[0],
+      /^hr\.yaml:10:22: spec\.services\[0\]\.expose\.dev\.host: host "api\.imaas\.test" is (already used|also requested) by payroll\.yaml \(tenant "payroll", service "sync", prod\)/,
+    );
+    assert.match(
+      errors[1],
+      /^payroll\.yaml:10:23: spec\.services\[0\]\.expose\.prod\.host: host "api\.imaas\.test" is (already used|also requested) by hr\.yaml \(tenant "hr", service "portal", dev\)/,
+    );
+  });
+
+  it("a requested host may not take another service's default host", () => {
+    const errors = errorsOf({
+      "payroll.yaml": svc("      expose:\n        dev: true\n"),
+      "hr.yaml": svc("      expose:\n        dev: { host: sync.payroll.dev.imaas.test }\n", "hr", "portal"),
+    });
+    assert.equal(errors.length, 2, errors.join("\n"));
+  });
+});
