@@ -1,0 +1,325 @@
+/** imaas diff: the pure plan comparison, its plain words, and the git "before" side end to end. */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeDiff, diffPlans } from "../../cli/diff";
+import { DiffError, runDiff } from "../../cli/diff-command";
+import { materialiseTenants, planFromGitRef } from "../../cli/diff-git";
+import type { PlannedResource } from "../../cli/plan-engine";
+
+const ROOT = join(__dirname, "..", "..");
+
+function res(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown> = {},
+  extra: Partial<PlannedResource> = {},
+): PlannedResource {
+  return {
+    type,
+    name,
+    inputs,
+    protect: false,
+    retainOnDelete: false,
+    component: !type.includes(":") || type.startsWith("imaas:"),
+    ...extra,
+  };
+}
+
+const NS = "kubernetes:core/v1:Namespace";
+const REPO = "github:index/repository:Repository";
+const APP = "kubernetes:argoproj.io/v1alpha1:Application";
+
+function namespace(tenant: string, env: string, extra: Partial<PlannedResource> = {}): PlannedResource {
+  return res(
+    NS,
+    `${tenant}-${env}`,
+    {
+      metadata: {
+        name: `${tenant}-${env}`,
+        labels: { "imaas.io/tenant": tenant, "imaas.io/environment": env, "cost-center": "cc-2001" },
+      },
+    },
+    { parent: tenant, provider: "cluster-main", protect: env === "prod", ...extra },
+  );
+}
+
+function serviceResources(tenant: string, service: string): PlannedResource[] {
+  const full = `${tenant}-${service}`;
+  return [
+    res("imaas:index:MIService", full, {}, { parent: tenant }),
+    res(
+      REPO,
+      full,
+      { name: full, description: "Syncs salary records", visibility: "private", topics: ["imaas", tenant] },
+      { parent: full, retainOnDelete: true, provider: "github" },
+    ),
+    res(
+      APP,
+      `${full}-dev`,
+      {
+        metadata: {
+          name: `${full}-dev`,
+          namespace: "argocd",
+          labels: { "imaas.io/tenant": tenant, "imaas.io/service": service },
+        },
+        spec: {
+          project: tenant,
+          destination: { namespace: `${tenant}-dev` },
+          sources: [{ repoURL: `https://github.com/acme/${full}.git`, targetRevision: "dev" }],
+        },
+      },
+      { parent: full, provider: "cluster-main" },
+    ),
+  ];
+}
+
+describe("diffPlans / describeDiff (pure)", () => {
+  const base = [
+    res("imaas:index:TenantSpace", "payroll"),
+    namespace("payroll", "dev"),
+    namespace("payroll", "prod"),
+    ...serviceResources("payroll", "salary-sync"),
+  ];
+
+  it("no change: nothing listed, said so", () => {
+    const diff = diffPlans(base, base);
+    assert.deepEqual(
+      [diff.created, diff.deleted, diff.changed, diff.renamed].map((l) => l.length),
+      [0, 0, 0, 0],
+    );
+    assert.match(describeDiff(diff), /^No change/);
+  });
+
+  it("created resources are listed as created", () => {
+    const after = [...base, namespace("payroll", "test")];
+    const diff = diffPlans(base, after);
+    assert.deepEqual(
+      diff.created.map((r) => r.name),
+      ["payroll-test"],
+    );
+    assert.equal(diff.deleted.length, 0);
+    assert.match(describeDiff(diff), /Created:\n {2}- Namespace payroll-test on cluster-main/);
+  });
+
+  it("deleting a protected namespace is flagged as REFUSED by protect", () => {
+    const diff = diffPlans(
+      base,
+      base.filter((r) => r.name !== "payroll-prod"),
+    );
+    assert.deepEqual(
+      diff.deleted.map((r) => r.name),
+      ["payroll-prod"],
+    );
+    const text = describeDiff(diff);
+    assert.match(
+      text,
+      /Namespace payroll-prod.*: will be REFUSED by protect \(decommission deliberately: see README\)/,
+    );
+    assert.match(text, /WARNING: 1 protected resource/);
+  });
+
+  it("deleting a retained repository says it is KEPT, a plain namespace DELETED, a component nothing", () => {
+    const after = base.filter(
+      (r) => !["payroll-salary-sync", "payroll-salary-sync-dev", "payroll-dev"].includes(r.name),
+    );
+    const text = describeDiff(diffPlans(base, after));
+    assert.match(text, /github Repository payroll-salary-sync: removed from the stack but KEPT/);
+    assert.match(text, /Namespace payroll-dev on cluster-main: DELETED/);
+    assert.match(text, /Application payroll-salary-sync-dev .*: DELETED/);
+    assert.match(text, /MIService payroll-salary-sync: removed \(a grouping/);
+    assert.match(text, /2 resource\(s\) will really be DELETED/);
+  });
+
+  it("an archiveOnDestroy repository (not retained) is ARCHIVED, not deleted", () => {
+    const repo = res(REPO, "payroll-x", { name: "payroll-x", archiveOnDestroy: true });
+    assert.match(describeDiff(diffPlans([repo], [])), /ARCHIVED, not deleted/);
+  });
+
+  it("changed inputs and options are listed with their paths", () => {
+    const after = base.map((r) =>
+      r.name === "payroll-dev"
+        ? {
+            ...r,
+            inputs: {
+              metadata: {
+                name: "payroll-dev",
+                labels: {
+                  "imaas.io/tenant": "payroll",
+                  "imaas.io/environment": "dev",
+                  "cost-center": "cc-9",
+                },
+              },
+            },
+            protect: true,
+          }
+        : r,
+    );
+    const diff = diffPlans(base, after);
+    assert.equal(diff.changed.length, 1);
+    assert.deepEqual(diff.changed[0].paths, ["(protect)", "metadata.labels.cost-center"]);
+    assert.match(
+      describeDiff(diff),
+      /Changed:\n {2}- Namespace payroll-dev .*: \(protect\), metadata\.labels\.cost-center/,
+    );
+  });
+
+  it("a renamed service is reported as renamed, not as a silent delete + create", () => {
+    const after = [
+      ...base.filter((r) => !r.name.startsWith("payroll-salary-sync")),
+      ...serviceResources("payroll", "wage-sync"),
+    ];
+    const diff = diffPlans(base, after);
+    assert.equal(diff.deleted.length, 0, describeDiff(diff));
+    assert.equal(diff.created.length, 0, describeDiff(diff));
+    assert.deepEqual(diff.renamed.map((r) => `${r.before.name} → ${r.after.name}`).sort(), [
+      "payroll-salary-sync → payroll-wage-sync",
+      "payroll-salary-sync → payroll-wage-sync",
+      "payroll-salary-sync-dev → payroll-wage-sync-dev",
+    ]);
+    assert.match(
+      describeDiff(diff),
+      /github Repository: renamed payroll-salary-sync → payroll-wage-sync \(Pulumi will delete and create; to keep data use aliases or decommission\); the old one removed from the stack but KEPT/,
+    );
+  });
+
+  it("a renamed tenant: every object renamed, the protected prod namespace's delete flagged", () => {
+    const renamedTenant = [
+      res("imaas:index:TenantSpace", "payments"),
+      namespace("payments", "dev"),
+      namespace("payments", "prod"),
+      ...serviceResources("payments", "salary-sync"),
+    ];
+    const diff = diffPlans(base, renamedTenant);
+    assert.deepEqual(
+      [diff.created.length, diff.deleted.length, diff.renamed.length],
+      [0, 0, base.length],
+      describeDiff(diff),
+    );
+    const text = describeDiff(diff);
+    assert.match(text, /Namespace: renamed payroll-dev → payments-dev \(Pulumi will delete and create/);
+    assert.match(text, /renamed payroll-prod → payments-prod .*; the old one will be REFUSED by protect/);
+  });
+
+  it("a deleted and a created resource that differ beyond names are not a rename", () => {
+    const before = [namespace("payroll", "dev")];
+    const other = namespace("payments", "dev");
+    const after = [
+      {
+        ...other,
+        inputs: {
+          metadata: { ...(other.inputs.metadata as object), annotations: { owner: "someone-else" } },
+        },
+      },
+    ];
+    const diff = diffPlans(before, after);
+    assert.equal(diff.renamed.length, 0);
+    assert.deepEqual([diff.created.length, diff.deleted.length], [1, 1]);
+  });
+
+  it("unrelated groupings are not a rename: no shared name part, or their children really deleted", () => {
+    const svc = (n: string) => res("imaas:index:MIService", n, {}, { parent: n.split("-")[0] });
+    const unrelated = diffPlans([svc("hr-onboarding-new-hire-flow")], [svc("payroll-payslips")]);
+    assert.equal(unrelated.renamed.length, 0);
+    const before = serviceResources("payroll", "salary-sync");
+    const after = [svc("payroll-wage-sync")];
+    const gone = diffPlans(before, after);
+    assert.equal(gone.renamed.length, 0, describeDiff(gone));
+    assert.match(describeDiff(gone), /MIService payroll-salary-sync: removed \(a grouping/);
+  });
+
+  it("a resource moved to another cluster is not a rename", () => {
+    const diff = diffPlans(
+      [namespace("payroll", "dev")],
+      [namespace("payments", "dev", { provider: "cluster-prod" })],
+    );
+    assert.equal(diff.renamed.length, 0);
+  });
+});
+
+function gitIn(dir: string, ...args: string[]): string {
+  return execFileSync(
+    "git",
+    [
+      "-c",
+      "user.name=imaas-test",
+      "-c",
+      "user.email=test@imaas.invalid",
+      "-c",
+      "commit.gpgsign=false",
+      ...args,
+    ],
+    { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+}
+
+describe("imaas diff over git (end to end, the example tenants in a temp repo)", function () {
+  this.timeout(60_000);
+  let repo: string;
+
+  before(() => {
+    repo = mkdtempSync(join(tmpdir(), "imaas-diff-repo-"));
+    gitIn(repo, "init", "-q", "-b", "main");
+    execFileSync("mkdir", ["-p", join(repo, "tenants")]);
+    for (const f of readdirSync(join(ROOT, "tenants")).filter((f) => f.endsWith(".yaml"))) {
+      copyFileSync(join(ROOT, "tenants", f), join(repo, "tenants", f));
+    }
+    gitIn(repo, "add", "tenants");
+    gitIn(repo, "commit", "-q", "-m", "examples");
+    const payroll = join(repo, "tenants", "payroll.yaml");
+    const text = readFileSync(payroll, "utf8");
+    const cut = text.indexOf("    - name: payslip-api");
+    assert.ok(cut > 0, "the example payroll tenant has a payslip-api service");
+    writeFileSync(payroll, text.slice(0, cut));
+    gitIn(repo, "commit", "-q", "-am", "payroll: remove payslip-api");
+  });
+
+  after(() => rmSync(repo, { recursive: true, force: true }));
+
+  it("materialises tenants/ at a ref without touching the work tree", () => {
+    const dir = materialiseTenants(gitIn(repo, "rev-parse", "HEAD~1").trim(), repo);
+    try {
+      assert.match(readFileSync(join(dir, "payroll.yaml"), "utf8"), /payslip-api/);
+      assert.doesNotMatch(readFileSync(join(repo, "tenants", "payroll.yaml"), "utf8"), /payslip-api/);
+      assert.equal(gitIn(repo, "status", "--porcelain"), "");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("removing a service shows its objects as deleted, nothing else changed", async () => {
+    const { diff, text } = await runDiff({ base: "HEAD~1", repoDir: repo, projectDir: ROOT });
+    const deleted = diff.deleted.map((r) => r.name);
+    assert.ok(deleted.includes("payroll-payslip-api"), text);
+    assert.ok(
+      diff.deleted.every(
+        (r) => r.name.startsWith("payroll-payslip-api") || r.parent === "payroll-payslip-api",
+      ),
+      text,
+    );
+    assert.equal(diff.created.length, 0, text);
+    assert.equal(diff.renamed.length, 0, text);
+    assert.match(text, /compared with HEAD~1/);
+    assert.match(text, /Deleted:\n.*payroll-payslip-api/);
+  });
+
+  it("markdown: a PR comment section with a Mermaid diagram of the changed tenant only", async () => {
+    const { text } = await runDiff({ base: "HEAD~1", repoDir: repo, projectDir: ROOT, format: "markdown" });
+    assert.match(text, /^### What this change to `tenants\/` does/);
+    assert.match(text, /```mermaid\nflowchart LR\n {2}payroll\(\["tenant payroll"\]\)/);
+    assert.doesNotMatch(text, /tenant logistics/);
+  });
+
+  it("the before plan at HEAD has the service; an unknown ref is a DiffError", async () => {
+    const plan = await planFromGitRef("HEAD~1", "dev", { repoDir: repo, projectDir: ROOT });
+    assert.equal(plan.tenantCount, 3);
+    assert.ok(plan.resources.some((r) => r.name === "payroll-payslip-api"));
+    await assert.rejects(
+      planFromGitRef("no-such-ref", "dev", { repoDir: repo, projectDir: ROOT }),
+      DiffError,
+    );
+    await assert.rejects(planFromGitRef("--output=x", "dev", { repoDir: repo, projectDir: ROOT }), DiffError);
+  });
+});
