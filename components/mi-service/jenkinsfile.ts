@@ -1,0 +1,154 @@
+/**
+ * The service repository's declarative Jenkinsfile, rendered from `pipelineSteps` (pure).
+ *
+ * Meant for a Jenkins multibranch (or GitHub organization) job using the GitHub Branch Source
+ * plugin: `branch '<env>'` matches branch builds, `changeRequest target: '<env>'` pull-request
+ * builds. Stages appear in `pipelineSteps` order. The only credential ids it names are the
+ * platform's (`<tenant>-registry-ci`); the tag commit is pushed with the credential the job already
+ * checks the repository out with. Every value that lands in Groovy source goes through
+ * `groovyString`/`groovyMultiline`, which leave no interpolation and no way out of the literal.
+ */
+import {
+  PIPELINE_ENV,
+  type PipelineCredential,
+  type PipelineInput,
+  type PipelineStep,
+  pipelineEnvironment,
+  pipelineSteps,
+  SKIP_CI_MARKER,
+  type StageCondition,
+} from "./pipeline";
+
+export const JENKINSFILE_PATH = "Jenkinsfile";
+/** GitHub status context Jenkins (GitHub Branch Source) reports for pull-request builds. */
+export const JENKINS_CHECK_NAME = "continuous-integration/jenkins/pr-merge";
+/** GitHub status context Jenkins reports for branch builds. */
+export const JENKINS_BRANCH_CHECK_NAME = "continuous-integration/jenkins/branch";
+/** Set by the checkout stage when the head commit asks not to be built. */
+const SKIP_VAR = "IMAAS_SKIP_CI";
+
+/** A single-quoted Groovy string literal: no `${}` interpolation, quotes and backslashes escaped. */
+export function groovyString(s: string): string {
+  const body = s
+    .replace(/\\/g, "\\\\")
+    .replace(/'/g, "\\'")
+    .replace(/\r/g, "\\r")
+    .replace(/\n/g, "\\n")
+    .replace(/\t/g, "\\t");
+  return `'${body}'`;
+}
+
+/**
+ * A triple-single-quoted Groovy string (for `sh` scripts): no interpolation; backslashes escaped, and
+ * a quote escaped wherever it could join the closing `'''` (before another quote, or at the end).
+ */
+export function groovyMultiline(s: string): string {
+  const body = s
+    .replace(/\\/g, "\\\\")
+    .replace(/'(?=')/g, "\\'")
+    .replace(/'$/, "\\'");
+  return `'''${body}'''`;
+}
+
+/** Keeps a value from ending a `//` comment line. */
+const commentSafe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, "_");
+
+function indent(lines: readonly string[], by: number): string[] {
+  const pad = " ".repeat(by);
+  return lines.map((l) => (l.length > 0 ? pad + l : l));
+}
+
+/** The `when` conditions of a stage (ANDed by declarative Jenkins). */
+export function jenkinsWhen(when: StageCondition, guardSkip: boolean): string[] {
+  const any = [
+    ...when.push.map((b) => `branch ${groovyString(b)}`),
+    ...when.pullRequest.map((b) => `changeRequest target: ${groovyString(b)}`),
+  ];
+  return [
+    "when {",
+    ...(guardSkip ? [`  expression { env.${SKIP_VAR} != 'true' }`] : []),
+    "  anyOf {",
+    ...indent(any, 4),
+    "  }",
+    "}",
+  ];
+}
+
+function withCredentials(
+  input: PipelineInput,
+  creds: readonly PipelineCredential[],
+  body: string[],
+): string[] {
+  const bindings: string[] = [];
+  if (creds.includes("registry")) {
+    bindings.push(
+      `usernamePassword(credentialsId: ${groovyString(input.credentials.jenkins.registryCredentialsId)}, ` +
+        `usernameVariable: ${groovyString(PIPELINE_ENV.registryUsername)}, ` +
+        `passwordVariable: ${groovyString(PIPELINE_ENV.registryPassword)})`,
+    );
+  }
+  if (creds.includes("git-push")) {
+    // The credential the job checked the repository out with (set up with the Jenkins job, not here).
+    bindings.push("gitUsernamePassword(credentialsId: scm.userRemoteConfigs[0].credentialsId)");
+  }
+  if (bindings.length === 0) return body;
+  return [`withCredentials([${bindings.join(", ")}]) {`, ...indent(body, 2), "}"];
+}
+
+function renderStage(input: PipelineInput, step: PipelineStep): string[] {
+  let body: string[];
+  if (step.action === "checkout") {
+    body = [
+      "checkout scm",
+      "script {",
+      `  env.${PIPELINE_ENV.imageTag} = sh(script: 'git rev-parse HEAD', returnStdout: true).trim()`,
+      `  def message = sh(script: 'git log -1 --pretty=%B', returnStdout: true)`,
+      `  env.${SKIP_VAR} = message.contains(${groovyString(SKIP_CI_MARKER)}) ? 'true' : 'false'`,
+      "}",
+    ];
+  } else {
+    body = withCredentials(input, step.credentials, [
+      `sh ${groovyMultiline(["set -eu", ...step.commands].join("\n") + "\n")}`,
+    ]);
+  }
+  return [
+    `stage(${groovyString(step.title)}) {`,
+    ...indent(jenkinsWhen(step.when, step.action !== "checkout"), 2),
+    "  steps {",
+    ...indent(body, 4),
+    "  }",
+    "}",
+  ];
+}
+
+/** Renders the declarative Jenkinsfile for a service. */
+export function renderJenkinsfile(input: PipelineInput): string {
+  const env = [
+    ...pipelineEnvironment(input).map(([k, v]) => `${k} = ${groovyString(v)}`),
+    // Branch builds: the branch; pull-request builds: the target branch.
+    `${PIPELINE_ENV.branch} = "\${env.CHANGE_TARGET ?: env.BRANCH_NAME}"`,
+  ];
+  const lines = [
+    `// Generated by the IMaaS platform for ${commentSafe(input.tenant)}/${commentSafe(input.service)}; ` +
+      "the platform owns this file.",
+    "// Push to the first environment branch builds and publishes an image; merges promote it.",
+    "pipeline {",
+    "  agent any",
+    "  options {",
+    "    skipDefaultCheckout(true)",
+    "    disableConcurrentBuilds()",
+    "    timeout(time: 30, unit: 'MINUTES')",
+    "  }",
+    "  environment {",
+    ...indent(env, 4),
+    "  }",
+    "  stages {",
+    ...indent(
+      pipelineSteps(input).flatMap((s) => renderStage(input, s)),
+      4,
+    ),
+    "  }",
+    "}",
+  ];
+  return lines.join("\n") + "\n";
+}
