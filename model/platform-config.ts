@@ -55,6 +55,17 @@ export const DEFAULT_CHARTS = {
     chart: "prom-label-proxy",
     version: "0.12.3",
   },
+  externalSecrets: {
+    repo: "https://charts.external-secrets.io",
+    chart: "external-secrets",
+    version: "0.18.2",
+  },
+  certManager: { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "1.18.2" },
+  ingressNginx: {
+    repo: "https://kubernetes.github.io/ingress-nginx",
+    chart: "ingress-nginx",
+    version: "4.13.0",
+  },
 } as const;
 
 const clusterSchema = z.strictObject({
@@ -217,6 +228,48 @@ export const platformConfigSchema = z
         podLabels: z.record(z.string(), z.string()).default({ "k8s-app": "kube-dns" }),
       })
       .prefault({}),
+    secrets: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe("Per-tenant secret stores and per-service ExternalSecrets"),
+        installOperator: z.boolean().default(true).describe("Install the External Secrets Operator"),
+        backend: z.enum(["vault"]).default("vault").describe("Secret store backend (Vault KV v2)"),
+        vault: z
+          .strictObject({
+            server: z.string().url().describe("Vault address reachable from the clusters"),
+            kvMount: z
+              .string()
+              .regex(/^[a-z0-9][-a-z0-9_]*$/)
+              .default("imaas"),
+            /** Kubernetes auth mount per cluster: `<authMountPrefix><cluster>`. */
+            authMountPrefix: z
+              .string()
+              .regex(/^[a-z0-9][-a-z0-9_]*$/)
+              .default("kubernetes-"),
+            manage: z
+              .boolean()
+              .default(true)
+              .describe("Create the Vault policies and roles (needs imaas:vaultToken)"),
+          })
+          .prefault({ server: "https://vault.imaas.example.com" }),
+      })
+      .prefault({}),
+    certManager: z
+      .strictObject({
+        install: z.boolean().default(true),
+        issuer: k8sName.default("letsencrypt").describe("ClusterIssuer that signs service certificates"),
+        issuerKind: z.enum(["ClusterIssuer", "Issuer"]).default("ClusterIssuer"),
+      })
+      .prefault({}),
+    jenkins: z
+      .strictObject({
+        url: z.string().url().describe("Jenkins base URL; GitHub webhooks go to <url>/github-webhook/"),
+        namespace: k8sName.default("jenkins"),
+      })
+      .optional()
+      .describe("Required when ci is jenkins"),
     ci: z.enum(["github-actions", "jenkins"]).default("github-actions"),
     charts: z
       .strictObject({
@@ -227,6 +280,9 @@ export const platformConfigSchema = z
         tempo: chart.default(DEFAULT_CHARTS.tempo),
         otelCollector: chart.default(DEFAULT_CHARTS.otelCollector),
         grafana: chart.default(DEFAULT_CHARTS.grafana),
+        externalSecrets: chart.default(DEFAULT_CHARTS.externalSecrets),
+        certManager: chart.default(DEFAULT_CHARTS.certManager),
+        ingressNginx: chart.default(DEFAULT_CHARTS.ingressNginx),
         promLabelProxy: chart.default(DEFAULT_CHARTS.promLabelProxy),
       })
       .prefault({}),
@@ -241,6 +297,9 @@ export const platformConfigSchema = z
           message: `environment "${env}" is mapped to more than one cluster (${hosts.map((c) => c.name).join(", ")})`,
         });
       }
+    }
+    if (cfg.ci === "jenkins" && !cfg.jenkins) {
+      ctx.addIssue({ code: "custom", path: ["jenkins"], message: "ci is jenkins: set imaas:jenkins.url" });
     }
     const names = cfg.clusters.map((c) => c.name);
     names.forEach((n, i) => {
@@ -338,6 +397,8 @@ export interface PlatformSecrets {
   readonly argocdRepoToken?: pulumi.Output<string>;
   /** OIDC client secret of Argo CD's SSO (`imaas:argocdOidcClientSecret`). */
   readonly argocdOidcClientSecret?: pulumi.Output<string>;
+  /** Vault token the platform uses to manage tenant policies and roles (`imaas:vaultToken`). */
+  readonly vaultToken?: pulumi.Output<string>;
   /** Webhook secret shared with Jenkins (`imaas:jenkinsWebhookSecret`). */
   readonly jenkinsWebhookSecret?: pulumi.Output<string>;
 }
@@ -352,5 +413,6 @@ export function readPlatformSecrets(): PlatformSecrets {
     jenkinsWebhookSecret: config.getSecret("jenkinsWebhookSecret"),
     argocdRepoToken: config.getSecret("argocdRepoToken"),
     argocdOidcClientSecret: config.getSecret("argocdOidcClientSecret"),
+    vaultToken: config.getSecret("vaultToken"),
   };
 }
