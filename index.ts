@@ -7,7 +7,7 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MIService } from "./components/mi-service";
-import { ObservabilityStack } from "./components/observability";
+import { ObservabilityStack, TenantObservability } from "./components/observability";
 import type { PlatformContext, PlatformProviders } from "./components/shared/context";
 import { TenantSpace } from "./components/tenant-space";
 import { formatError, loadTenantDir } from "./model/load";
@@ -55,9 +55,14 @@ export = async () => {
     planOnly: process.env.IMAAS_PLAN === "1",
   };
 
-  for (const cluster of config.clusters) {
-    new ObservabilityStack(`observability-${cluster.name}`, { cluster, platform });
-  }
+  const observability = config.observability.enabled
+    ? Object.fromEntries(
+        config.clusters.map((cluster) => [
+          cluster.name,
+          new ObservabilityStack(`observability-${cluster.name}`, { cluster, platform, tenants }),
+        ]),
+      )
+    : undefined;
 
   const summary: Record<string, unknown> = {};
   for (const tenant of tenants) {
@@ -66,8 +71,17 @@ export = async () => {
       (service) =>
         new MIService(`${tenant.name}-${service.name}`, { tenant, service, platform }, { parent: space }),
     );
+    const views = observability
+      ? new TenantObservability(`${tenant.name}-observability`, {
+          tenant,
+          platform,
+          stacks: observability,
+          dependsOn: [space],
+        })
+      : undefined;
     summary[tenant.name] = {
       namespaces: space.namespaces,
+      ...(views ? { grafana: views.grafanaUrls } : {}),
       services: Object.fromEntries(services.map((s) => [s.repositoryName, s.applications])),
     };
   }
