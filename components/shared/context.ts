@@ -5,6 +5,7 @@
 import type * as github from "@pulumi/github";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type * as vault from "@pulumi/vault";
 import type { Environment } from "../../model/environments";
 import { SECRET_CONFIG_PLACEHOLDER } from "../../model/stack-file";
 import {
@@ -19,6 +20,8 @@ export interface PlatformProviders {
   readonly kubernetes: Readonly<Record<string, k8s.Provider>>;
   /** The GitHub provider; undefined when `imaas:github.enabled` is false. */
   readonly github?: github.Provider;
+  /** The Vault provider; undefined unless secrets are on and the platform manages Vault policies. */
+  readonly vault?: vault.Provider;
 }
 
 export interface PlatformContext {
