@@ -77,6 +77,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): PlatformCon
     github: { owner: "acme" },
     registry: { host: "registry.imaas.test" },
     argocd: { platformRepo: "https://github.com/acme/imaas.git" },
+    ingress: { allowedDomains: ["imaas.test", "imaas.example.com"] },
     ...overrides,
   });
 }
