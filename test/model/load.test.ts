@@ -428,7 +428,7 @@ describe("loader: service config, secrets and endpoints", () => {
     [
       "host outside the allowed domains",
       "      expose:\n        prod: { host: api.evil.example }\n",
-      /:10:23: spec\.services\[0\]\.expose\.prod\.host: host "api\.evil\.example" is outside the allowed domains \(imaas\.test\)/,
+      /:10:23: spec\.services\[0\]\.expose\.prod\.host: host "api\.evil\.example" is outside the allowed domains \(imaas\.test, imaas\.example\.com\)/,
     ],
     [
       "expose in an environment the service lacks",
