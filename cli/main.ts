@@ -9,6 +9,7 @@ import { formatError, loadTenantDir } from "../model/load";
 import { PlatformConfigError } from "../model/platform-config";
 import { platformConfigOf, readStackConfig, StackFileError } from "../model/stack-file";
 import { tenantJsonSchema } from "../model/tenant";
+import { DiffError, registerDiffCommand } from "./diff-command";
 import { planProgram } from "./plan-engine";
 import { FORMATS, type Format, renderJson, renderMermaid, renderTable } from "./render";
 
@@ -109,6 +110,7 @@ export function buildProgram(io: Io): Command {
       io.out(`wrote ${opts.output}\n`);
     });
 
+  registerDiffCommand(program, io);
   return program;
 }
 
@@ -124,7 +126,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         ? 0
         : 2;
     }
-    if (err instanceof UserError || err instanceof StackFileError || err instanceof PlatformConfigError) {
+    if (
+      err instanceof UserError ||
+      err instanceof StackFileError ||
+      err instanceof PlatformConfigError ||
+      err instanceof DiffError
+    ) {
       io.err(`${err.message}\n`);
       return 1;
     }
