@@ -6,8 +6,11 @@ import { join } from "node:path";
 import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
 import { MIService } from "./components/mi-service";
 import { ObservabilityStack, TenantObservability } from "./components/observability";
+import { ClusterPlatform } from "./components/platform";
+import { createBaseImage } from "./components/platform/base-image";
 import type { PlatformContext, PlatformProviders } from "./components/shared/context";
 import { TenantSpace } from "./components/tenant-space";
 import { formatError, loadTenantDir } from "./model/load";
@@ -34,7 +37,15 @@ function createProviders(cfg: PlatformConfig, secrets: PlatformSecrets): Platfor
         ...(secrets.githubToken ? { token: secrets.githubToken } : {}),
       })
     : undefined;
-  return { kubernetes, ...(gh ? { github: gh } : {}) };
+  const vaultProvider =
+    cfg.secrets.enabled && cfg.secrets.vault.manage
+      ? new vault.Provider("vault", {
+          address: cfg.secrets.vault.server,
+          skipChildToken: true,
+          ...(secrets.vaultToken ? { token: secrets.vaultToken } : {}),
+        })
+      : undefined;
+  return { kubernetes, ...(gh ? { github: gh } : {}), ...(vaultProvider ? { vault: vaultProvider } : {}) };
 }
 
 export = async () => {
@@ -54,6 +65,11 @@ export = async () => {
     providers: createProviders(config, secrets),
     planOnly: process.env.IMAAS_PLAN === "1",
   };
+
+  for (const cluster of config.clusters) {
+    new ClusterPlatform(`platform-${cluster.name}`, { cluster, platform });
+  }
+  createBaseImage(platform);
 
   const observability = config.observability.enabled
     ? Object.fromEntries(

@@ -8,11 +8,12 @@ import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../../model/platform-config";
 import { HarborProject } from "../../providers/harbor/project";
+import { miBaseImage } from "../mi-service/pipeline";
 import { type PlatformContext, requireSecret } from "../shared/context";
 
 /** `<registry>/<baseImageProject>/mi-base:<version>`: the image tenants' Dockerfiles build FROM. */
 export function baseImageName(cfg: PlatformConfig, miVersion: string = cfg.mi.defaultVersion): string {
-  return `${cfg.registry.host}/${cfg.registry.baseImageProject}/mi-base:${miVersion}`;
+  return miBaseImage(cfg.registry.host, cfg.registry.baseImageProject, miVersion);
 }
 
 export const BASE_IMAGE_CONTEXT = join(__dirname, "..", "..", "images", "mi-base");
