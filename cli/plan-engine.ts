@@ -39,15 +39,31 @@ export interface PlanResult {
 
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
-/** Replaces secret-marked values (as the mock monitor sees them) with the placeholder. */
+function isSecretValue(o: Record<string, unknown>): boolean {
+  return o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+/**
+ * Replaces secret-marked values (as the mock monitor sees them) with the placeholder. Copies only the
+ * branches that hold a secret; everything else is returned as is (no deep copy of every input).
+ */
 function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
+  if (Array.isArray(value)) {
+    const items = value.map(redact);
+    return items.some((v, i) => v !== value[i]) ? items : value;
+  }
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
-      return SECRET_PLACEHOLDER;
+    if (isSecretValue(o)) return SECRET_PLACEHOLDER;
+    let copy: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(o)) {
+      const r = redact(v);
+      if (r !== v) {
+        copy ??= { ...o };
+        copy[k] = r;
+      }
     }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v)]));
+    return copy ?? o;
   }
   return value;
 }
@@ -102,24 +118,36 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
 
   const programPath = options.programPath ?? require.resolve("../index");
   let outputs: Record<string, unknown> = {};
-  await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((t) => {
-      opts.set(`${t.type}::${t.name}`, {
-        parent: nameOf(t.opts.parent),
-        protect: t.opts.protect === true,
-        retainOnDelete: t.opts.retainOnDelete === true,
-        order: order++,
+  // The SDK captures a stack trace per promise and per resource; with source maps on (tsx turns them on),
+  // Node maps every frame, which costs about a quarter of a plan. Nobody reads those traces here.
+  const sourceMaps = process.sourceMapsEnabled;
+  process.setSourceMapsEnabled(false);
+  try {
+    await runProgram();
+  } finally {
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+
+  async function runProgram(): Promise<void> {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((t) => {
+        opts.set(`${t.type}::${t.name}`, {
+          parent: nameOf(t.opts.parent),
+          protect: t.opts.protect === true,
+          retainOnDelete: t.opts.retainOnDelete === true,
+          order: order++,
+        });
+        return undefined;
       });
-      return undefined;
+      delete require.cache[programPath];
+      const program = require(programPath) as () => Promise<Record<string, unknown>>;
+      const result = await program();
+      outputs = (await resolveDeep(result)) as Record<string, unknown>;
+      return result;
     });
-    delete require.cache[programPath];
-    const program = require(programPath) as () => Promise<Record<string, unknown>>;
-    const result = await program();
-    outputs = (await resolveDeep(result)) as Record<string, unknown>;
-    return result;
-  });
-  // Custom resources register asynchronously (after their provider resolves): wait for the queue to drain.
-  await waitForRPCs();
+    // Custom resources register asynchronously (after their provider resolves): wait for the queue to drain.
+    await waitForRPCs();
+  }
 
   const resources: PlannedResource[] = [];
   for (const [key, o] of [...opts.entries()].sort((a, b) => a[1].order - b[1].order)) {
