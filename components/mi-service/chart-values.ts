@@ -34,8 +34,9 @@ export interface MIChartInput {
    * Tag seeded into the branch's `deploy/values.yaml` until CI writes the first real one, e.g.
    * `0.0.0-initial`. Not `latest`: pods pull with `Always`, and a moving tag would make rollouts
    * unreproducible. Only {@link buildInitialBranchValues} uses it; the inline values carry no tag.
+   * @default "" (no image yet: the chart refuses to render until CI records a tag, so nothing runs)
    */
-  readonly initialTag: string;
+  readonly initialTag?: string;
   /** MI runtime version the service's image is built on, e.g. `4.4.0`. */
   readonly miVersion: string;
   /** Pods when autoscaling is not set (0–50). */
@@ -184,7 +185,7 @@ export function validateMIChartInput(input: MIChartInput): string[] {
   if (!REPOSITORY.test(input.imageRepository)) {
     add("imageRepository", `"${input.imageRepository}" is not <registry>/<tenant>/<service> without a tag`);
   }
-  if (input.initialTag === "latest" || !TAG.test(input.initialTag)) {
+  if (input.initialTag !== undefined && (input.initialTag === "latest" || !TAG.test(input.initialTag))) {
     add("initialTag", `"${input.initialTag}" is not a fixed image tag (and "latest" is refused)`);
   }
   if (!VERSION.test(input.miVersion)) add("miVersion", `"${input.miVersion}" is not a version like 4.4.0`);
@@ -273,5 +274,5 @@ export function buildMIChartValues(input: MIChartInput): MIChartValues {
 /** The first content of a branch's `deploy/values.yaml`: the initial tag and an empty `extraConfig`. */
 export function buildInitialBranchValues(input: MIChartInput): MIBranchValues {
   assertValid(input);
-  return { image: { tag: input.initialTag }, extraConfig: {} };
+  return { image: { tag: input.initialTag ?? "" }, extraConfig: {} };
 }
