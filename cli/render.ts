@@ -22,7 +22,14 @@ export function physicalName(r: PlannedResource): string | undefined {
     metadata?: { name?: unknown; namespace?: unknown };
     name?: unknown;
     repository?: unknown;
+    file?: unknown;
+    branch?: unknown;
+    pattern?: unknown;
   };
+  if (typeof i.repository === "string") {
+    const detail = i.file ?? i.branch ?? i.pattern;
+    if (typeof detail === "string") return `${i.repository}:${detail}`;
+  }
   const name = i.metadata?.name ?? i.name;
   if (typeof name !== "string") return undefined;
   const ns = typeof i.metadata?.namespace === "string" ? `${i.metadata.namespace}/` : "";
