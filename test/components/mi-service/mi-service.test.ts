@@ -129,7 +129,7 @@ describe("MIService (GitHub Actions)", () => {
       ["payroll-salary-sync-dev", "payroll-salary-sync-test", "payroll-salary-sync-prod"],
     );
     for (const a of apps) {
-      new Application(a.inputs).validate();
+      new Application(a.inputs as any).validate();
       const env = a.inputs.metadata.labels["imaas.io/environment"];
       assert.equal(a.inputs.metadata.namespace, "argocd");
       assert.equal(a.inputs.spec.project, "payroll");
