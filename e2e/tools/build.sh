@@ -36,7 +36,8 @@ die() { log "ERROR: $*"; exit 1; }
 # its build function in this script, so editing either rebuilds that tool only.
 stamp_key() {
   local tool="$1" version="$2"
-  printf '%s %s\n' "$version" "$( { declare -f "build_${tool//-/_}"; [[ ! -d "$HERE/$tool" ]] || cat "$HERE/$tool"/*; } \
+  printf '%s %s\n' "$version" "$( { declare -f "build_${tool//-/_}"
+    [[ ! -d "$HERE/$tool" ]] || find "$HERE/$tool" -type f -print0 | LC_ALL=C sort -z | xargs -0 cat; } \
     | sha256sum | cut -c1-16)"
 }
 # up_to_date TOOL VERSION BINARY...: true if the stamp matches and all outputs exist.
@@ -81,27 +82,41 @@ build_pulumi() {
   write_stamp pulumi "$v"
 }
 
+# Our own small Node.js language host (upstream's module is not served here); the CLI
+# finds it next to its own binary.
+build_pulumi_language_nodejs() {
+  local v="$PULUMI_VERSION-imaas"
+  up_to_date pulumi-language-nodejs "$v" "$BIN/pulumi-language-nodejs" \
+    && { log "pulumi-language-nodejs $v: up to date"; return; }
+  go_build "$HERE/pulumi-language-nodejs" . "$BIN/pulumi-language-nodejs" "-X main.version=${v#v}"
+  write_stamp pulumi-language-nodejs "$v"
+}
+
 # The provider binary reports its true origin; the CLI is pointed at it under the
 # version @pulumi/kubernetes requests (see the note in kubernetes-provider/go.mod).
 build_kubernetes_provider() {
-  local v="$PULUMI_K8S_VERSION" mod=github.com/pulumi/pulumi-kubernetes/provider/v4 dir src gen
+  local v="$PULUMI_K8S_VERSION" mod=github.com/pulumi/pulumi-kubernetes/provider/v4
   up_to_date kubernetes-provider "$v" "$BIN/pulumi-resource-kubernetes" \
     && { log "pulumi-resource-kubernetes (for $v): up to date"; return; }
-  dir="$HERE/kubernetes-provider"
-  local pv; pv="$(cd "$dir" && go list -m -f '{{.Version}}' "$mod")"
+  local dir="$HERE/kubernetes-provider" pv moddir work
+  pv="$(cd "$dir" && go list -m -f '{{.Version}}' "$mod")"
   local own="4.24.0+git.${pv##*-}"  # v4.0.0-20260115033456-f47bc2d6f199 is 4.24.0 plus unreleased commits
-  src="$(cd "$dir" && go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/cmd/pulumi-resource-kubernetes"
-  [[ -f "$src/schema.json" ]] || die "no schema.json in $src"
-  # The embedded files are generated, not in the module zip: write them outside the
-  # read-only module cache and lay them over the package with -overlay.
-  gen="$IMAAS_TOOLS_DIR/src/kubernetes-provider"; mkdir -p "$gen"
-  log "  generating schema-embed.json and terraform-mapping-embed.json in $gen"
-  (cd "$dir" && go run ./embed "$own" "$src" "$gen")
-  printf '{"Replace":{"%s":"%s","%s":"%s"}}\n' \
-    "$src/schema-embed.json" "$gen/schema-embed.json" \
-    "$src/terraform-mapping-embed.json" "$gen/terraform-mapping-embed.json" > "$gen/overlay.json"
-  GOFLAGS="$GOFLAGS -overlay=$gen/overlay.json" go_build "$dir" "$mod/cmd/pulumi-resource-kubernetes" \
-    "$BIN/pulumi-resource-kubernetes" "-X $mod/pkg/version.Version=$own"
+  moddir="$(cd "$dir" && go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -f "$moddir/cmd/pulumi-resource-kubernetes/schema.json" ]] || die "no schema.json in $moddir"
+  # The embedded schema-embed.json and terraform-mapping-embed.json are generated in
+  # the provider's repository, not shipped in its module zip, and the module cache is
+  # read-only (and -overlay may not cover it): build from a writable copy of the module,
+  # wired in by a replace in a scratch copy of the wrapper module.
+  work="$IMAAS_TOOLS_DIR/src/kubernetes-provider"
+  rm -rf "$work"; mkdir -p "$work"
+  cp -r "$moddir" "$work/provider"; chmod -R u+w "$work/provider"
+  cp "$dir"/go.mod "$dir"/go.sum "$dir"/tools.go "$work/"; cp -r "$dir/embed" "$work/"
+  log "  generating schema-embed.json and terraform-mapping-embed.json"
+  (cd "$work" && go mod edit -replace "$mod=./provider" \
+    && go run ./embed "$own" provider/cmd/pulumi-resource-kubernetes provider/cmd/pulumi-resource-kubernetes)
+  go_build "$work" "$mod/cmd/pulumi-resource-kubernetes" "$BIN/pulumi-resource-kubernetes" \
+    "-X $mod/pkg/version.Version=$own"
+  rm -rf "$work"
   write_stamp kubernetes-provider "$v"
 }
 
@@ -180,7 +195,7 @@ for t in "${tools[@]}"; do
   log "== $t"
   case "$t" in
     helm) build_helm ;;
-    pulumi) build_pulumi ;;
+    pulumi) build_pulumi; build_pulumi_language_nodejs ;;
     kubernetes-provider) build_kubernetes_provider ;;
     kube) build_kube ;;
     etcd) build_etcd ;;
