@@ -10,16 +10,18 @@ import * as vault from "@pulumi/vault";
 import { MIService } from "./components/mi-service";
 import { ObservabilityStack, TenantObservability } from "./components/observability";
 import { ClusterPlatform } from "./components/platform";
-import { createBaseImage } from "./components/platform/base-image";
+import { baseImageName, createBaseImage } from "./components/platform/base-image";
 import type { PlatformContext, PlatformProviders } from "./components/shared/context";
 import { TenantSpace } from "./components/tenant-space";
 import { formatError, loadTenantDir } from "./model/load";
+import { platformStackOf } from "./model/naming";
 import {
   type PlatformConfig,
   readPlatformConfig,
   readPlatformSecrets,
   type PlatformSecrets,
 } from "./model/platform-config";
+import type { TenantSpec } from "./model/spec";
 
 function createProviders(cfg: PlatformConfig, secrets: PlatformSecrets): PlatformProviders {
   const kubernetes = Object.fromEntries(
@@ -66,11 +68,37 @@ export = async () => {
     planOnly: process.env.IMAAS_PLAN === "1",
   };
 
+  const mode = config.stack.mode;
+  const outputs: Record<string, unknown> = {};
+
+  // The shared parts: in the single stack, or in the platform stack of the per-tenant layout.
+  let backendsReady: Record<string, pulumi.Resource[]> | undefined;
+  if (mode !== "tenant") {
+    const shared = createSharedPlatform(platform, tenants);
+    backendsReady = shared.backendsReady;
+    outputs.platform = shared.outputs;
+  } else {
+    // A tenant stack reads what the platform stack exports; the platform stack is deployed first.
+    const ref = new pulumi.StackReference("platform", {
+      name: config.stack.platformStack ?? platformStackOf(pulumi.getStack()),
+    });
+    outputs.platform = ref.getOutput("platform");
+  }
+
+  const selected = mode === "single" ? tenants : mode === "tenant" ? [tenantOfStack(config, tenants)] : [];
+  const summary: Record<string, unknown> = {};
+  for (const tenant of selected) summary[tenant.name] = createTenant(tenant, platform, backendsReady);
+  outputs.tenants = summary;
+  return outputs;
+};
+
+/** Argo CD, add-ons and observability backends per cluster, and the MI base image. */
+function createSharedPlatform(platform: PlatformContext, tenants: readonly TenantSpec[]) {
+  const config = platform.config;
   for (const cluster of config.clusters) {
     new ClusterPlatform(`platform-${cluster.name}`, { cluster, platform });
   }
   createBaseImage(platform);
-
   const observability = config.observability.enabled
     ? Object.fromEntries(
         config.clusters.map((cluster) => [
@@ -78,28 +106,59 @@ export = async () => {
           new ObservabilityStack(`observability-${cluster.name}`, { cluster, platform, tenants }),
         ]),
       )
-    : undefined;
+    : {};
+  return {
+    backendsReady: config.observability.enabled
+      ? Object.fromEntries(Object.entries(observability).map(([c, s]) => [c, s.ready]))
+      : undefined,
+    outputs: {
+      clusters: config.clusters.map((c) => ({ name: c.name, environments: c.environments })),
+      baseImage: baseImageName(config),
+      observability: Object.fromEntries(Object.entries(observability).map(([c, s]) => [c, s.urls])),
+    },
+  };
+}
 
-  const summary: Record<string, unknown> = {};
-  for (const tenant of tenants) {
-    const space = new TenantSpace(tenant.name, { tenant, platform });
-    const services = tenant.services.map(
-      (service) =>
-        new MIService(`${tenant.name}-${service.name}`, { tenant, service, platform }, { parent: space }),
+/** One tenant: its space, its services and its observability views. */
+function createTenant(
+  tenant: TenantSpec,
+  platform: PlatformContext,
+  backendsReady: Record<string, pulumi.Resource[]> | undefined,
+) {
+  const space = new TenantSpace(tenant.name, { tenant, platform });
+  const services = tenant.services.map(
+    (service) =>
+      new MIService(`${tenant.name}-${service.name}`, { tenant, service, platform }, { parent: space }),
+  );
+  const views = platform.config.observability.enabled
+    ? new TenantObservability(`${tenant.name}-observability`, {
+        tenant,
+        platform,
+        ...(backendsReady ? { backendsReady } : {}),
+        dependsOn: [space],
+      })
+    : undefined;
+  return {
+    namespaces: space.namespaces,
+    ...(views ? { grafana: views.grafanaUrls } : {}),
+    services: Object.fromEntries(
+      services.map((s) => [
+        s.repositoryName,
+        { applications: s.applications, endpoints: s.endpoints, repository: s.repositoryUrl },
+      ]),
+    ),
+  };
+}
+
+/** The tenant a tenant stack deploys; a clear error when its file is missing. */
+function tenantOfStack(config: PlatformConfig, tenants: readonly TenantSpec[]): TenantSpec {
+  const name = config.stack.tenant ?? "";
+  const tenant = tenants.find((t) => t.name === name);
+  if (!tenant) {
+    throw new pulumi.RunError(
+      `stack ${pulumi.getStack()} is the tenant stack of "${name}", but tenants/${name}.yaml does not exist; ` +
+        "restore the file, or decommission the tenant deliberately (README: Decommissioning a tenant)",
     );
-    const views = observability
-      ? new TenantObservability(`${tenant.name}-observability`, {
-          tenant,
-          platform,
-          stacks: observability,
-          dependsOn: [space],
-        })
-      : undefined;
-    summary[tenant.name] = {
-      namespaces: space.namespaces,
-      ...(views ? { grafana: views.grafanaUrls } : {}),
-      services: Object.fromEntries(services.map((s) => [s.repositoryName, s.applications])),
-    };
   }
-  return { tenants: summary };
-};
+  return tenant;
+}

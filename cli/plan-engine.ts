@@ -102,6 +102,13 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
             : undefined,
           component: args.custom === false,
         });
+        if (args.type === "pulumi:pulumi:StackReference") {
+          // A tenant stack's reference to its platform stack: a plan never reads another stack.
+          return {
+            id: args.inputs.name,
+            state: { name: args.inputs.name, outputs: {}, secretOutputNames: [] },
+          };
+        }
         return { id: `${args.name}-id`, state: { ...args.inputs } };
       },
       call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {

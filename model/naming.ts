@@ -39,6 +39,12 @@ export const defaultHost = (tenant: string, service: string, env: Environment, d
 export const secretStorePath = (tenant: string, env: Environment, service: string): string =>
   `${tenant}/${env}/${service}`;
 
+/** A tenant's own stack next to a platform stack: `<platform-stack>.<tenant>` (e.g. `prod.payroll`). */
+export const tenantStackName = (platformStack: string, tenant: string): string =>
+  `${platformStack}.${tenant}`;
+/** The platform stack a tenant stack belongs to: `prod.payroll` → `prod`. */
+export const platformStackOf = (tenantStack: string): string => tenantStack.replace(/\.[^.]+$/, "");
+
 /** Kubernetes names inside a tenant namespace. */
 export const TENANT_OBJECTS = {
   workloadServiceAccount: "mi-workloads",

@@ -271,6 +271,23 @@ export const platformConfigSchema = z
       .optional()
       .describe("Required when ci is jenkins"),
     ci: z.enum(["github-actions", "jenkins"]).default("github-actions"),
+    stack: z
+      .strictObject({
+        mode: z
+          .enum(["single", "platform", "tenant"])
+          .default("single")
+          .describe(
+            "single: platform and tenants in one stack; platform: shared parts only; tenant: one tenant",
+          ),
+        tenant: z.string().optional().describe("The tenant of a tenant stack (mode: tenant)"),
+        platformStack: z
+          .string()
+          .optional()
+          .describe(
+            "Fully qualified platform stack a tenant stack reads (org/imaas/prod); default derived from the stack name",
+          ),
+      })
+      .prefault({}),
     charts: z
       .strictObject({
         argoCd: chart.default(DEFAULT_CHARTS.argoCd),
@@ -297,6 +314,20 @@ export const platformConfigSchema = z
           message: `environment "${env}" is mapped to more than one cluster (${hosts.map((c) => c.name).join(", ")})`,
         });
       }
+    }
+    if (cfg.stack.mode === "tenant" && !cfg.stack.tenant) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["stack", "tenant"],
+        message: "a tenant stack (stack.mode: tenant) names its tenant",
+      });
+    }
+    if (cfg.stack.mode !== "tenant" && cfg.stack.tenant) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["stack", "tenant"],
+        message: "stack.tenant is only for stack.mode: tenant",
+      });
     }
     if (cfg.ci === "jenkins" && !cfg.jenkins) {
       ctx.addIssue({ code: "custom", path: ["jenkins"], message: "ci is jenkins: set imaas:jenkins.url" });

@@ -115,8 +115,11 @@ export interface TenantObservabilityArgs {
   readonly tenant: TenantSpec;
   /** Platform config, secrets and providers. */
   readonly platform: PlatformContext;
-  /** The ObservabilityStack of every cluster, by cluster name. */
-  readonly stacks: Readonly<Record<string, ObservabilityStack>>;
+  /**
+   * Per cluster, the shared backends the tenant's views wait for (`ObservabilityStack.ready`). Undefined
+   * in a tenant stack: the platform stack that owns the backends is deployed before tenant stacks.
+   */
+  readonly backendsReady?: Readonly<Record<string, readonly pulumi.Resource[]>>;
   /**
    * Resources that must exist first, typically the tenant's TenantSpace (its namespaces hold the alert
    * rules). @default []
@@ -140,8 +143,8 @@ export class TenantObservability extends pulumi.ComponentResource {
     for (const cluster of platform.config.clusters) {
       const scope = tenantScope(tenant, platform.config, cluster.name);
       if (!scope) continue;
-      const stack = args.stacks[cluster.name];
-      if (!stack) {
+      const ready = args.backendsReady?.[cluster.name];
+      if (args.backendsReady && !ready) {
         throw new pulumi.ResourceError(
           `tenant ${tenant.name}: no ObservabilityStack for cluster "${cluster.name}"`,
           this,
@@ -149,13 +152,13 @@ export class TenantObservability extends pulumi.ComponentResource {
       }
       const { provider } = clusterOf(platform, scope.environments[0]);
       const view = createTenantGrafana(`${name}-${cluster.name}`, scope, cluster, platform, provider, this, [
-        ...stack.ready,
+        ...(ready ?? []),
       ]);
       urls[cluster.name] = view.url;
     }
     for (const env of tenant.environments) {
       const { cluster, provider } = clusterOf(platform, env);
-      const stack = args.stacks[cluster.name];
+      const ready = args.backendsReady?.[cluster.name] ?? [];
       const ns = namespaceName(tenant.name, env);
       new k8s.apiextensions.CustomResource(
         `${name}-${env}-alerts`,
@@ -169,7 +172,7 @@ export class TenantObservability extends pulumi.ComponentResource {
           },
           spec: buildMiAlertRules(tenant.name, env, ns),
         },
-        { parent: this, provider, dependsOn: [...(stack?.ready ?? []), ...(args.dependsOn ?? [])] },
+        { parent: this, provider, dependsOn: [...ready, ...(args.dependsOn ?? [])] },
       );
     }
     this.grafanaUrls = urls;

@@ -70,3 +70,52 @@ describe("plan engine: index.ts under mocks", function () {
     );
   });
 });
+
+describe("plan engine: stack modes (a stack per tenant)", function () {
+  this.timeout(60_000);
+  const base = readStackConfig(ROOT, "prod");
+  const withMode = (stack: Record<string, unknown>) => ({
+    ...base.values,
+    "imaas:stack": JSON.stringify(stack),
+  });
+
+  it("a tenant stack builds that tenant only, and reads the platform stack", async () => {
+    const { resources } = await planProgram({
+      stack: "prod.payroll",
+      config: withMode({ mode: "tenant", tenant: "payroll" }),
+      secretKeys: base.secretKeys,
+      tenantsDir: TENANTS,
+    });
+    const spaces = resources.filter((r) => r.type === "imaas:index:TenantSpace").map((r) => r.name);
+    assert.deepEqual(spaces, ["payroll"]);
+    const ref = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
+    assert.equal((ref?.inputs as any).name, "prod");
+    assert.equal(resources.filter((r) => r.type === "imaas:index:ClusterPlatform").length, 0);
+    assert.equal(resources.filter((r) => r.type === "imaas:index:ObservabilityStack").length, 0);
+  });
+
+  it("the platform stack builds the shared parts and no tenant", async () => {
+    const { resources, outputs } = await planProgram({
+      stack: "prod",
+      config: withMode({ mode: "platform" }),
+      secretKeys: base.secretKeys,
+      tenantsDir: TENANTS,
+    });
+    assert.equal(resources.filter((r) => r.type === "imaas:index:TenantSpace").length, 0);
+    assert.equal(resources.filter((r) => r.type === "imaas:index:ClusterPlatform").length, 2);
+    assert.deepEqual(outputs.tenants, {});
+    assert.match(String((outputs.platform as any).baseImage), /\/platform\/mi-base:4\.4\.0$/);
+  });
+
+  it("a tenant stack whose tenant file is gone fails with a clear error", async () => {
+    await assert.rejects(
+      planProgram({
+        stack: "prod.ghost",
+        config: withMode({ mode: "tenant", tenant: "ghost" }),
+        secretKeys: base.secretKeys,
+        tenantsDir: TENANTS,
+      }),
+      /tenant stack of "ghost", but tenants\/ghost\.yaml does not exist/,
+    );
+  });
+});

@@ -48,7 +48,12 @@ describe("ObservabilityStack and TenantObservability (mocks)", () => {
     );
     grafanaUrls = {};
     for (const tenant of tenants) {
-      const view = new TenantObservability(`${tenant.name}-observability`, { tenant, platform, stacks });
+      const backendsReady = Object.fromEntries(Object.entries(stacks).map(([c, s]) => [c, s.ready]));
+      const view = new TenantObservability(`${tenant.name}-observability`, {
+        tenant,
+        platform,
+        backendsReady,
+      });
       grafanaUrls[tenant.name] = view.grafanaUrls;
     }
     await recorder.settle();
