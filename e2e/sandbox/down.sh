@@ -9,7 +9,7 @@ STATE="${IMAAS_SANDBOX_DIR:-$REPO/.sandbox}"
 
 log() { printf '%s [sandbox] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-# shellcheck source=lib.sh
+# shellcheck source=e2e/sandbox/lib.sh
 source "$HERE/lib.sh"
 
 [[ -d "$STATE" ]] || { log "nothing to stop: $STATE does not exist"; exit 0; }

@@ -1,11 +1,12 @@
+# shellcheck shell=bash
 # Helpers shared by up.sh and down.sh (sourced; expects STATE, log and die).
 
 # free_port: a free TCP port on 127.0.0.1, below the ephemeral range so outgoing
 # connections cannot take it, and not one handed out earlier in this run.
 _taken_ports=" "
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
+  local p
+  for _ in $(seq 1 200); do
     p=$((20000 + RANDOM % 12000))
     [[ "$_taken_ports" == *" $p "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then

@@ -21,8 +21,11 @@ trap 'k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 |
 # The bare API with the admin token, no kubectl involved.
 TOKEN="$(cat "$IMAAS_SANDBOX_TOKEN_FILE")"
 version="$(curl -fsS --cacert "$STATE/pki/apiserver.crt" -H "Authorization: Bearer $TOKEN" "$IMAAS_SANDBOX_API/version")"
-grep -q '"gitVersion": "v1\.' <<<"$version" && ok "GET /version with the admin token: $(grep gitVersion <<<"$version" | tr -d ' ,')" \
-  || bad "GET /version: $version"
+if grep -q '"gitVersion": "v1\.' <<<"$version"; then
+  ok "GET /version with the admin token: $(grep gitVersion <<<"$version" | tr -d ' ,')"
+else
+  bad "GET /version: $version"
+fi
 
 k apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -101,4 +104,5 @@ then ok "AppProject created"; else bad "AppProject refused"; fi
 
 if k delete namespace "$NS" --timeout=60s >/dev/null 2>&1; then ok "namespace deleted (namespace controller)"; else bad "namespace $NS not deleted in 60s"; fi
 
-((fails == 0)) && echo "smoke: all checks passed" || { echo "smoke: $fails check(s) failed"; exit 1; }
+if ((fails > 0)); then echo "smoke: $fails check(s) failed"; exit 1; fi
+echo "smoke: all checks passed"

@@ -19,7 +19,7 @@ PULUMI_K8S_VERSION=v4.34.2  # the plugin slot @pulumi/kubernetes asks for (packa
 log() { printf '%s [sandbox] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# shellcheck source=lib.sh
+# shellcheck source=e2e/sandbox/lib.sh
 source "$HERE/lib.sh"
 
 # finish: Pulumi setup and env.sh (also re-run for a sandbox that is already up).
@@ -56,9 +56,9 @@ EOF
   log "up: kubeconfig $STATE/kubeconfig, API $API; use: source $STATE/env.sh"
 }
 
+[[ ! -d "$STATE" ]] || STATE="$(cd "$STATE" && pwd)"
 if [[ -f "$STATE/ports.env" ]]; then
   if sandbox_running "$STATE"; then
-    STATE="$(cd "$STATE" && pwd)"
     # shellcheck disable=SC1091
     source "$STATE/ports.env"
     API="https://127.0.0.1:$API_PORT"
