@@ -128,7 +128,18 @@ function createTenant(
   const space = new TenantSpace(tenant.name, { tenant, platform });
   const services = tenant.services.map(
     (service) =>
-      new MIService(`${tenant.name}-${service.name}`, { tenant, service, platform }, { parent: space }),
+      new MIService(
+        `${tenant.name}-${service.name}`,
+        {
+          tenant,
+          service,
+          platform,
+          ...(space.teamId ? { teamId: space.teamId } : {}),
+          ...(space.registryCi ? { registryCi: space.registryCi } : {}),
+          environmentReady: space.environmentReady,
+        },
+        { parent: space },
+      ),
   );
   const views = platform.config.observability.enabled
     ? new TenantObservability(`${tenant.name}-observability`, {
@@ -140,6 +151,11 @@ function createTenant(
     : undefined;
   return {
     namespaces: space.namespaces,
+    appProject: space.appProject,
+    ...(space.team ? { githubTeam: space.team } : {}),
+    ...(space.registryProject
+      ? { registryProject: `${platform.config.registry.host}/${space.registryProject}` }
+      : {}),
     ...(views ? { grafana: views.grafanaUrls } : {}),
     services: Object.fromEntries(
       services.map((s) => [

@@ -12,7 +12,7 @@ export function shortType(type: string): string {
   if (pkg === "kubernetes") return kind ?? type;
   if (pkg === "imaas") return kind ?? type;
   if (pkg === "pulumi" && type.startsWith("pulumi:providers:")) return `provider ${kind}`;
-  if (pkg === "pulumi-nodejs") return "dynamic";
+  if (pkg === "pulumi-nodejs") return "dynamic resource";
   return `${pkg} ${kind ?? ""}`.trim();
 }
 
@@ -22,10 +22,13 @@ export function physicalName(r: PlannedResource): string | undefined {
     metadata?: { name?: unknown; namespace?: unknown };
     name?: unknown;
     repository?: unknown;
+    project?: unknown;
     file?: unknown;
     branch?: unknown;
     pattern?: unknown;
   };
+  if (typeof i.project === "string" && typeof i.name === "string") return `${i.project}+${i.name}`;
+  if (typeof i.project === "string") return i.project;
   if (typeof i.repository === "string") {
     const detail = i.file ?? i.branch ?? i.pattern;
     if (typeof detail === "string") return `${i.repository}:${detail}`;
@@ -34,6 +37,21 @@ export function physicalName(r: PlannedResource): string | undefined {
   if (typeof name !== "string") return undefined;
   const ns = typeof i.metadata?.namespace === "string" ? `${i.metadata.namespace}/` : "";
   return `${ns}${name}`;
+}
+
+/** Dynamic-provider resources all share one type token: name them by what their inputs show. */
+function dynamicKind(r: PlannedResource): string | undefined {
+  if (r.type !== "pulumi-nodejs:dynamic:Resource") return undefined;
+  const i = r.inputs;
+  if ("permissions" in i) return "Harbor robot account";
+  if ("keepLastPushed" in i) return "Harbor retention policy";
+  if ("storageLimitBytes" in i) return "Harbor project";
+  return undefined;
+}
+
+/** The label of a resource's type in the table and diagram. */
+export function typeLabel(r: PlannedResource): string {
+  return dynamicKind(r) ?? shortType(r.type);
 }
 
 export function renderJson(resources: readonly PlannedResource[]): string {
@@ -94,7 +112,7 @@ export function renderTable(
       .join(", ");
   const walk = (r: PlannedResource, depth: number) => {
     const kids = children.get(r.name) ?? [];
-    const label = r.component ? `${shortType(r.type)} ${r.name}` : shortType(r.type).padEnd(32 - depth * 2);
+    const label = r.component ? `${shortType(r.type)} ${r.name}` : typeLabel(r).padEnd(32 - depth * 2);
     const name = r.component ? "" : (physicalName(r) ?? r.name);
     const f = flags(r);
     out.push(

@@ -11,7 +11,7 @@ import { ENVIRONMENTS, type Environment, inPromotionOrder } from "./environments
 import { derivedNames } from "./naming";
 import { allowedDomains, type PlatformConfig } from "./platform-config";
 import { parseQuantity } from "./quantity";
-import { exposedHost, resolveTenant, type TenantSpec } from "./spec";
+import { exposedHost, resolveTenant, type TenantSpec, withCallableTenants } from "./spec";
 import { type TenantFile, tenantSchema } from "./tenant";
 
 /** Tenant files larger than this are refused unread. */
@@ -94,7 +94,7 @@ export function loadTenantSources(sources: readonly TenantSource[], cfg: Platfor
   hostChecks(parsed, cfg, errors);
   for (const p of parsed) quotaCapChecks(p, cfg, errors);
   if (errors.length > 0) return { tenants: [], errors: errors.sort(byPosition) };
-  return { tenants: parsed.map((p) => resolveTenant(p.source.file, p.value, cfg)), errors: [] };
+  return { tenants: withCallableTenants(parsed.map((p) => resolveTenant(p.source.file, p.value, cfg))), errors: [] };
 }
 
 function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined {

@@ -49,7 +49,13 @@ export interface TenantSpec {
   readonly environments: readonly Environment[];
   /** Namespace quota per environment the tenant has: platform defaults overlaid with the tenant's override. */
   readonly quota: Readonly<Partial<Record<Environment, NamespaceQuota>>>;
-  readonly network: { readonly allowFrom: readonly string[]; readonly egress: readonly EgressRule[] };
+  readonly network: {
+    /** Tenants whose services may call this tenant's services (same environment only). */
+    readonly allowFrom: readonly string[];
+    /** Tenants this tenant's services may call: those that list it in their allowFrom. */
+    readonly callable: readonly string[];
+    readonly egress: readonly EgressRule[];
+  };
   readonly services: readonly ServiceSpec[];
 }
 
@@ -101,6 +107,17 @@ export function exposedHost(
   return exposure === true ? defaultHost(tenant, service, env, domain) : exposure.host;
 }
 
+/** Fills in, for every tenant, which other tenants it may call (the inverse of their allowFrom). */
+export function withCallableTenants(tenants: readonly TenantSpec[]): TenantSpec[] {
+  return tenants.map((t) => ({
+    ...t,
+    network: {
+      ...t.network,
+      callable: tenants.filter((o) => o.network.allowFrom.includes(t.name)).map((o) => o.name),
+    },
+  }));
+}
+
 /** Fills in every default of a (valid) tenant file. */
 export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig): TenantSpec {
   const environments = inPromotionOrder(t.spec.environments ?? ENVIRONMENTS);
@@ -118,7 +135,7 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
     members: t.spec.members ?? [],
     environments,
     quota,
-    network: { allowFrom: t.spec.network?.allowFrom ?? [], egress: t.spec.network?.egress ?? [] },
+    network: { allowFrom: t.spec.network?.allowFrom ?? [], callable: [], egress: t.spec.network?.egress ?? [] },
     services: (t.spec.services ?? []).map((s) => resolveService(t.metadata.name, s, environments, cfg)),
   };
 }

@@ -6,7 +6,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../model/environments";
-import { namespaceName, secretStorePath, serviceSecretName, TENANT_OBJECTS } from "../../model/naming";
+import {
+  LABELS,
+  namespaceName,
+  secretStorePath,
+  serviceSecretName,
+  TENANT_OBJECTS,
+} from "../../model/naming";
 import { tenantLabels } from "../shared/labels";
 
 export interface ExternalSecretInput {
@@ -33,7 +39,17 @@ export function externalSecretManifest(input: ExternalSecretInput) {
         name: serviceSecretName(input.service),
         creationPolicy: "Owner",
         deletionPolicy: "Retain",
-        template: { metadata: { labels: tenantLabels(input.tenant, input.env, input.service) } },
+        // The operator writes this Secret, so it carries the tenant's labels but not the platform's
+        // managed-by label (objects with that label are reserved to the platform by admission policy).
+        template: {
+          metadata: {
+            labels: {
+              [LABELS.tenant]: input.tenant,
+              [LABELS.environment]: input.env,
+              [LABELS.service]: input.service,
+            },
+          },
+        },
       },
       data: input.secrets.map((key) => ({
         secretKey: key,

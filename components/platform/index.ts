@@ -1,11 +1,12 @@
 /**
  * ClusterPlatform: what the platform itself runs on one cluster, shared by every tenant there — Argo CD
- * set up for multi-tenancy and the add-ons tenant features rely on (External Secrets, cert-manager,
- * ingress-nginx).
+ * set up for multi-tenancy, the admission guard rails of tenant namespaces, and the add-ons tenant
+ * features rely on (External Secrets, cert-manager, ingress-nginx).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../model/platform-config";
 import type { PlatformContext } from "../shared/context";
+import { createAdmissionPolicies } from "./admission";
 import { createAddons } from "./addons";
 import { createArgoCd } from "./argocd";
 
@@ -29,7 +30,8 @@ export class ClusterPlatform extends pulumi.ComponentResource {
     if (!provider) throw new pulumi.ResourceError(`no provider for cluster "${cluster.name}"`, this);
     const argocd = createArgoCd(name, platform, cluster, provider, this);
     const addons = createAddons(name, platform.config, cluster, provider, this);
-    this.ready = [...(argocd ? [argocd.release] : []), ...addons];
+    const admission = createAdmissionPolicies(name, platform.config, provider, this);
+    this.ready = [...(argocd ? [argocd.release] : []), ...addons, ...admission];
     this.registerOutputs({});
   }
 }

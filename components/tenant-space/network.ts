@@ -1,0 +1,157 @@
+/**
+ * The namespace's NetworkPolicies: deny everything, then allow exactly what an MI service needs —
+ * DNS, traffic inside the namespace, the ingress controller and the metrics scraper on their ports,
+ * the same environment of tenants that allowFrom this one, the tenant's declared external systems, and
+ * the telemetry collector.
+ */
+import type { Environment } from "../../model/environments";
+import { namespaceName, TENANT_OBJECTS } from "../../model/naming";
+import type { PlatformConfig } from "../../model/platform-config";
+import type { TenantSpec } from "../../model/spec";
+
+/** MI's API/proxy ports (HTTP and HTTPS pass-through). */
+export const MI_TRAFFIC_PORTS = [8290, 8253] as const;
+/** MI's internal API (health and Prometheus metrics). */
+export const MI_METRICS_PORT = 9201;
+/** OTLP gRPC and HTTP on the platform's collector. */
+export const OTLP_PORTS = [4317, 4318] as const;
+
+const NS_NAME_LABEL = "kubernetes.io/metadata.name";
+
+export interface PolicyDef {
+  readonly name: string;
+  readonly spec: NetworkPolicySpec;
+}
+
+/** The NetworkPolicy spec, as plain data (what the tests and the policy evaluator read). */
+export interface NetworkPolicySpec {
+  podSelector: Record<string, unknown>;
+  policyTypes: ("Ingress" | "Egress")[];
+  ingress?: { from?: Peer[]; ports?: Port[] }[];
+  egress?: { to?: Peer[]; ports?: Port[] }[];
+}
+export interface Peer {
+  namespaceSelector?: { matchLabels: Record<string, string> };
+  podSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string };
+}
+export interface Port {
+  protocol: "TCP" | "UDP";
+  port: number;
+}
+
+const tcp = (ports: readonly number[]): Port[] => ports.map((port) => ({ protocol: "TCP", port }));
+/** A peer selecting a namespace by its immutable name label (tenants cannot relabel namespaces). */
+const namespacePeer = (name: string, podLabels?: Record<string, string>): Peer => ({
+  namespaceSelector: { matchLabels: { [NS_NAME_LABEL]: name } },
+  ...(podLabels ? { podSelector: { matchLabels: podLabels } } : {}),
+});
+
+export function tenantNetworkPolicies(
+  tenant: TenantSpec,
+  env: Environment,
+  cfg: PlatformConfig,
+): PolicyDef[] {
+  const policies: PolicyDef[] = [
+    { name: TENANT_OBJECTS.defaultDeny, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+    {
+      name: "allow-dns",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [namespacePeer(cfg.dns.namespace, cfg.dns.podLabels)],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      name: "allow-same-namespace",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ podSelector: {} }] }],
+        egress: [{ to: [{ podSelector: {} }] }],
+      },
+    },
+    {
+      name: "allow-ingress-controller",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [namespacePeer(cfg.ingress.namespace, cfg.ingress.controllerLabels)],
+            ports: tcp(MI_TRAFFIC_PORTS),
+          },
+        ],
+      },
+    },
+    {
+      name: "allow-metrics-scrape",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [namespacePeer(cfg.observability.namespace)], ports: tcp([MI_METRICS_PORT]) }],
+      },
+    },
+    {
+      name: "allow-telemetry-egress",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [{ to: [namespacePeer(cfg.observability.namespace)], ports: tcp(OTLP_PORTS) }],
+      },
+    },
+  ];
+  if (tenant.network.allowFrom.length > 0) {
+    policies.push({
+      name: "allow-from-tenants",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        // The same environment of each allowed tenant, never another environment.
+        ingress: [
+          {
+            from: tenant.network.allowFrom.map((t) => namespacePeer(namespaceName(t, env))),
+            ports: tcp(MI_TRAFFIC_PORTS),
+          },
+        ],
+      },
+    });
+  }
+  if (tenant.network.callable.length > 0) {
+    policies.push({
+      name: "allow-to-tenants",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: tenant.network.callable.map((t) => namespacePeer(namespaceName(t, env))),
+            ports: tcp(MI_TRAFFIC_PORTS),
+          },
+        ],
+      },
+    });
+  }
+  if (tenant.network.egress.length > 0) {
+    policies.push({
+      name: "allow-external-egress",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: tenant.network.egress.map((e) => ({
+          to: [{ ipBlock: { cidr: e.cidr } }],
+          ports: tcp(e.ports),
+        })),
+      },
+    });
+  }
+  return policies;
+}
