@@ -18,12 +18,12 @@ export const PLATFORM_STACKS = ["dev", "prod"] as const;
 export type PlatformStack = (typeof PLATFORM_STACKS)[number];
 
 /**
- * Changes that can alter what the platform program does; a push touching none of them deploys nothing.
- * Globs from the repository root, as Deployments' path filters expect.
+ * The program's own files — what every stack of `<stack>` runs, whichever tenants it holds: a change to
+ * one of them can change any stack. Globs from the repository root (a trailing `/**` is a folder).
+ * `imaas deploy` uses the same list to decide that every tenant stack is affected.
  */
-export function deployPaths(stack: PlatformStack): string[] {
+export function programPaths(stack: string): string[] {
   return [
-    "tenants/**",
     "components/**",
     "model/**",
     "providers/**",
@@ -33,6 +33,14 @@ export function deployPaths(stack: PlatformStack): string[] {
     `Pulumi.${stack}.yaml`,
     "package-lock.json",
   ];
+}
+
+/**
+ * Changes that can alter what the platform program does; a push touching none of them deploys nothing.
+ * Globs from the repository root, as Deployments' path filters expect.
+ */
+export function deployPaths(stack: PlatformStack): string[] {
+  return ["tenants/**", ...programPaths(stack)];
 }
 
 export interface DeploymentOptions {
@@ -90,11 +98,32 @@ export function deploymentSettingsFor(
   if (releaseTags.filter((t) => !t.startsWith("!")).length === 0) {
     throw new Error("deploymentSettingsFor: releaseTags needs at least one including pattern");
   }
-  const preRunCommands = [...(opts.preRunCommands ?? ["npm ci"])];
   const trigger: DeployTrigger =
     stack === "dev" ? { kind: "push", branch } : { kind: "tag", patterns: releaseTags };
+  const args = settingsArgs(
+    stack,
+    trigger,
+    deployPaths(stack),
+    [...(opts.preRunCommands ?? ["npm ci"])],
+    opts,
+  );
+  return {
+    stack,
+    trigger,
+    args,
+    ...(trigger.kind === "tag" ? { tagTrigger: { deployTags: true, tagFilters: trigger.patterns } } : {}),
+  };
+}
 
-  const args: DeploymentSettingsArgs = {
+/** The `DeploymentSettings` inputs shared by platform and tenant stacks. */
+function settingsArgs(
+  stack: string,
+  trigger: DeployTrigger,
+  paths: string[],
+  preRunCommands: string[],
+  opts: DeploymentOptions,
+): DeploymentSettingsArgs {
+  return {
     organization: opts.organization,
     project: opts.project ?? "imaas",
     stack,
@@ -105,11 +134,11 @@ export function deploymentSettingsFor(
       deployCommits: trigger.kind === "push",
       previewPullRequests: true,
       pullRequestTemplate: false,
-      paths: deployPaths(stack),
+      paths,
     },
     sourceContext: {
       // The branch previews and dev deploys check out; a tag deploy checks out the tag's commit.
-      git: { branch: `refs/heads/${branch}` },
+      git: { branch: `refs/heads/${opts.branch ?? "main"}` },
     },
     operationContext: {
       preRunCommands,
@@ -121,11 +150,53 @@ export function deploymentSettingsFor(
       },
     },
   };
+}
+
+/** The deployment settings of one tenant stack (`<platform>.<tenant>`), as `tenantDeploymentSettings` builds them. */
+export interface TenantStackDeploymentSettings {
+  /** The tenant stack, `<platform>.<tenant>`. */
+  readonly stack: string;
+  readonly platformStack: PlatformStack;
+  readonly tenant: string;
+  /** The platform stack's trigger: tenant stacks deploy when and how their platform stack does. */
+  readonly trigger: DeployTrigger;
+  /** Inputs of `pulumiservice.DeploymentSettings` for the stack (plain values, no Outputs). */
+  readonly args: DeploymentSettingsArgs;
+  /** As for platform stacks: tag deploys set by the documented CLI step. */
+  readonly tagTrigger?: TagTrigger;
+}
+
+const TENANT_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * The deployment settings of a tenant stack `<platformStack>.<tenant>`: the same trigger, repository and
+ * options as its platform stack, but path filters of its own — the tenant's file (`tenants/<tenant>.yaml`
+ * or `.yml`) plus the program's paths (`programPaths`), so a change to another tenant's file deploys only
+ * that tenant's stack. Before each run, after `npm ci`, `imaas deploy --config-only` writes the stack's
+ * config file (`Pulumi.<platform>.<tenant>.yaml`, derived from the platform stack's; see cli/DEPLOY.md).
+ */
+export function tenantDeploymentSettings(
+  platformStack: PlatformStack,
+  tenant: string,
+  opts: DeploymentOptions,
+): TenantStackDeploymentSettings {
+  if (!TENANT_NAME.test(tenant)) {
+    throw new Error(`tenantDeploymentSettings: "${tenant}" is not a tenant name`);
+  }
+  const platform = deploymentSettingsFor(platformStack, opts);
+  const stack = `${platformStack}.${tenant}`;
+  const preRunCommands = [
+    ...(opts.preRunCommands ?? ["npm ci"]),
+    `npx imaas deploy --stack ${platformStack} --only ${tenant} --config-only`,
+  ];
+  const paths = [`tenants/${tenant}.yaml`, `tenants/${tenant}.yml`, ...programPaths(platformStack)];
   return {
     stack,
-    trigger,
-    args,
-    ...(trigger.kind === "tag" ? { tagTrigger: { deployTags: true, tagFilters: trigger.patterns } } : {}),
+    platformStack,
+    tenant,
+    trigger: platform.trigger,
+    args: settingsArgs(stack, platform.trigger, paths, preRunCommands, opts),
+    ...(platform.tagTrigger ? { tagTrigger: platform.tagTrigger } : {}),
   };
 }
 
@@ -133,7 +204,9 @@ export function deploymentSettingsFor(
  * The Pulumi CLI command that turns tag deploys on for a stack, for what `DeploymentSettings` cannot
  * express. Arguments are returned as a list (quote them when pasting into a shell).
  */
-export function tagTriggerCommand(settings: StackDeploymentSettings): string[] | undefined {
+export function tagTriggerCommand(
+  settings: StackDeploymentSettings | TenantStackDeploymentSettings,
+): string[] | undefined {
   if (!settings.tagTrigger) return undefined;
   const { organization, project } = settings.args as { organization: string; project: string };
   return [

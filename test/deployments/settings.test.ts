@@ -1,11 +1,15 @@
 /** Push-to-deploy settings: the pure builder, and the deployments/ program under mocks. */
 import { strict as assert } from "node:assert";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   deployPaths,
   deploymentSettingsFor,
   PLATFORM_STACKS,
+  programPaths,
   tagTriggerCommand,
+  tenantDeploymentSettings,
 } from "../../deployments/settings";
 import { setupMocks } from "../support/mocks";
 
@@ -96,6 +100,51 @@ describe("deployments: deploymentSettingsFor (pure)", () => {
   });
 });
 
+describe("deployments: tenantDeploymentSettings (pure)", () => {
+  it("a tenant stack deploys on its own file and the program's paths, not on other tenants' files", () => {
+    const s = tenantDeploymentSettings("dev", "payroll", OPTS);
+    const args = s.args as any;
+    assert.equal(s.stack, "dev.payroll");
+    assert.equal(args.stack, "dev.payroll");
+    assert.equal(args.project, "imaas");
+    assert.deepEqual(args.vcs.paths, ["tenants/payroll.yaml", "tenants/payroll.yml", ...programPaths("dev")]);
+    assert.ok(!args.vcs.paths.includes("tenants/**"));
+    assert.ok(args.vcs.paths.includes("Pulumi.dev.yaml"), "a platform config change redeploys its tenants");
+  });
+
+  it("follows its platform stack's trigger: dev on push, prod on release tags only", () => {
+    const dev = tenantDeploymentSettings("dev", "payroll", OPTS);
+    assert.deepEqual(dev.trigger, { kind: "push", branch: "main" });
+    assert.equal((dev.args as any).vcs.deployCommits, true);
+    const prod = tenantDeploymentSettings("prod", "payroll", OPTS);
+    assert.deepEqual(prod.trigger, { kind: "tag", patterns: ["v*"] });
+    assert.equal((prod.args as any).vcs.deployCommits, false);
+    assert.deepEqual(tagTriggerCommand(prod)?.slice(4, 6), ["--stack", "acme/imaas/prod.payroll"]);
+  });
+
+  it("writes the stack's config file before each run, after npm ci", () => {
+    const { operationContext } = tenantDeploymentSettings("prod", "payroll", OPTS).args as any;
+    assert.deepEqual(operationContext.preRunCommands, [
+      "npm ci",
+      "npx imaas deploy --stack prod --only payroll --config-only",
+    ]);
+    assert.equal(operationContext.options.skipInstallDependencies, true);
+  });
+
+  it("refuses what cannot be a tenant or a platform stack", () => {
+    assert.throws(() => tenantDeploymentSettings("dev", "Pay roll", OPTS), /not a tenant name/);
+    assert.throws(() => tenantDeploymentSettings("dev", "x; rm -rf /", OPTS), /not a tenant name/);
+    assert.throws(
+      () => tenantDeploymentSettings("staging" as any, "payroll", OPTS),
+      /unknown platform stack/,
+    );
+  });
+
+  it("leaves the platform stacks' settings as they were", () => {
+    assert.deepEqual(deployPaths("dev"), ["tenants/**", ...programPaths("dev")]);
+  });
+});
+
 describe("deployments: the program under mocks", () => {
   after(() => pulumi.runtime.setAllConfig({}));
 
@@ -115,5 +164,35 @@ describe("deployments: the program under mocks", () => {
     assert.deepEqual(program.manualSteps, [
       "pulumi deployment settings edit --stack acme/imaas/prod --deploy-tags --tag-filter 'v*'",
     ]);
+  });
+
+  it("adds one DeploymentSettings per tenant file for platform stacks laid out per tenant", async () => {
+    const recorder = await setupMocks("settings");
+    pulumi.runtime.setAllConfig({
+      "imaas:repository": "acme/imaas",
+      "imaas:organization": "acme",
+      "imaas:tenantStacks": JSON.stringify(["prod"]),
+    });
+    const modulePath = require.resolve("../../deployments/index");
+    delete require.cache[modulePath];
+    const program = require(modulePath) as DeploymentsProgram;
+    await recorder.settle();
+    const tenants = readdirSync(join(__dirname, "../../tenants"))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => `prod.${f.replace(/\.ya?ml$/, "")}`);
+    assert.ok(tenants.length >= 2, "the example tenants");
+    const stacks = recorder.ofType("pulumiservice:index:DeploymentSettings").map((r) => r.inputs.stack);
+    assert.deepEqual(stacks.sort(), ["dev", "prod", ...tenants].sort());
+    const payroll = recorder.get(
+      "pulumiservice:index:DeploymentSettings",
+      "prod.payroll-deployment-settings",
+    );
+    assert.deepEqual(payroll.inputs.vcs.paths.slice(0, 1), ["tenants/payroll.yaml"]);
+    assert.equal(payroll.inputs.vcs.deployCommits, false);
+    assert.equal(
+      program.manualSteps.length,
+      1 + tenants.length,
+      "each prod tenant stack needs the tag step too",
+    );
   });
 });
