@@ -94,7 +94,10 @@ export function loadTenantSources(sources: readonly TenantSource[], cfg: Platfor
   hostChecks(parsed, cfg, errors);
   for (const p of parsed) quotaCapChecks(p, cfg, errors);
   if (errors.length > 0) return { tenants: [], errors: errors.sort(byPosition) };
-  return { tenants: withCallableTenants(parsed.map((p) => resolveTenant(p.source.file, p.value, cfg))), errors: [] };
+  return {
+    tenants: withCallableTenants(parsed.map((p) => resolveTenant(p.source.file, p.value, cfg))),
+    errors: [],
+  };
 }
 
 function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined {

@@ -135,7 +135,11 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
     members: t.spec.members ?? [],
     environments,
     quota,
-    network: { allowFrom: t.spec.network?.allowFrom ?? [], callable: [], egress: t.spec.network?.egress ?? [] },
+    network: {
+      allowFrom: t.spec.network?.allowFrom ?? [],
+      callable: [],
+      egress: t.spec.network?.egress ?? [],
+    },
     services: (t.spec.services ?? []).map((s) => resolveService(t.metadata.name, s, environments, cfg)),
   };
 }

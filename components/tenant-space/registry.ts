@@ -75,12 +75,10 @@ export function createRegistry(
 /** A `kubernetes.io/dockerconfigjson` payload for the pull robot. */
 export function dockerConfigJson(host: string, robot: RobotCredentials): pulumi.Output<string> {
   return pulumi.secret(
-    pulumi
-      .all([robot.username, robot.password])
-      .apply(([u, p]) =>
-        JSON.stringify({
-          auths: { [host]: { username: u, password: p, auth: Buffer.from(`${u}:${p}`).toString("base64") } },
-        }),
-      ),
+    pulumi.all([robot.username, robot.password]).apply(([u, p]) =>
+      JSON.stringify({
+        auths: { [host]: { username: u, password: p, auth: Buffer.from(`${u}:${p}`).toString("base64") } },
+      }),
+    ),
   );
 }

@@ -89,7 +89,8 @@ describe("plan engine: stack modes (a stack per tenant)", function () {
     const spaces = resources.filter((r) => r.type === "imaas:index:TenantSpace").map((r) => r.name);
     assert.deepEqual(spaces, ["payroll"]);
     const ref = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
-    assert.equal((ref?.inputs as any).name, "prod");
+    assert.ok(ref, "a StackReference to the platform stack");
+    assert.equal((ref.inputs as any).name, "prod");
     assert.equal(resources.filter((r) => r.type === "imaas:index:ClusterPlatform").length, 0);
     assert.equal(resources.filter((r) => r.type === "imaas:index:ObservabilityStack").length, 0);
   });

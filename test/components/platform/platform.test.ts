@@ -66,7 +66,8 @@ describe("platform: add-ons follow their switches", () => {
   it("ingress-nginx refuses snippet annotations from tenants", () => {
     const cfg = testConfig();
     const nginx = plannedAddons(cfg, cfg.clusters[0]).find((a) => a.key === "ingressNginx");
-    assert.equal((nginx?.values as any).controller.allowSnippetAnnotations, false);
+    assert.ok(nginx);
+    assert.equal((nginx.values as any).controller.allowSnippetAnnotations, false);
   });
 });
 

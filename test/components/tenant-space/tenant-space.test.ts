@@ -170,12 +170,10 @@ describe("TenantSpace over the example tenants", () => {
     const policies: Policy[] = r
       .ofType(T.netpol)
       .map((p) => ({ namespace: p.inputs.metadata.namespace, spec: p.inputs.spec }));
-    const namespaces: NamespaceInfo[] = r
-      .ofType(T.ns)
-      .map((n) => ({
-        name: n.inputs.metadata.name,
-        labels: { ...n.inputs.metadata.labels, "kubernetes.io/metadata.name": n.inputs.metadata.name },
-      }));
+    const namespaces: NamespaceInfo[] = r.ofType(T.ns).map((n) => ({
+      name: n.inputs.metadata.name,
+      labels: { ...n.inputs.metadata.labels, "kubernetes.io/metadata.name": n.inputs.metadata.name },
+    }));
     const tenantNs = namespaces.filter((n) => n.labels["imaas.io/tenant"]);
     for (const from of tenantNs) {
       for (const to of tenantNs) {
