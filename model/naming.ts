@@ -28,6 +28,14 @@ export const applicationName = (tenant: string, service: string, env: Environmen
 /** Image repository inside the registry: `<host>/<tenant>/<service>`. */
 export const imageRepository = (registryHost: string, tenant: string, service: string): string =>
   `${registryHost}/${registryProjectName(tenant)}/${service}`;
+/** The platform's MI base image for an MI version: `<registry>/<base-image project>/mi-base:<version>`. */
+export const miBaseImage = (registryHost: string, baseImageProject: string, miVersion: string): string =>
+  `${registryHost}/${baseImageProject}/mi-base:${miVersion}`;
+/** Id of the Jenkins credential holding a tenant's registry CI robot (the Secret's name in Jenkins' namespace). */
+export const jenkinsRegistryCredentialsId = (tenant: string): string => `${tenant}-registry-ci`;
+/** Harbor's base URL. */
+export const harborUrl = (registryHost: string): string => `https://${registryHost}`;
+
 /** Branch of a service repository that holds an environment's deploy values. */
 export const branchName = (env: Environment): string => env;
 

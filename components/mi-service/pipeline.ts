@@ -13,7 +13,7 @@
  * Pure: no Pulumi, no I/O.
  */
 import { type Environment, inPromotionOrder } from "../../model/environments";
-import { branchName, imageRepository } from "../../model/naming";
+import { branchName, imageRepository, jenkinsRegistryCredentialsId, miBaseImage } from "../../model/naming";
 
 /** Names of the CI credentials the platform provisions for a service repository. */
 export interface PipelineCredentials {
@@ -62,11 +62,6 @@ export const GITHUB_REGISTRY_SECRETS = {
   usernameSecret: "REGISTRY_USERNAME",
   passwordSecret: "REGISTRY_PASSWORD",
 } as const;
-/** Id of the Jenkins credential the platform creates for a tenant's registry robot. */
-export const jenkinsRegistryCredentialsId = (tenant: string): string => `${tenant}-registry-ci`;
-/** The platform's MI base image for an MI version. */
-export const miBaseImage = (registryHost: string, baseImageProject: string, miVersion: string): string =>
-  `${registryHost}/${baseImageProject}/mi-base:${miVersion}`;
 
 /** Marker in the tag commit's message; both CIs skip builds of a head commit carrying it. */
 export const SKIP_CI_MARKER = "[skip ci]";

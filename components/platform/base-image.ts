@@ -6,9 +6,9 @@
 import { join } from "node:path";
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import { harborUrl, miBaseImage } from "../../model/naming";
 import type { PlatformConfig } from "../../model/platform-config";
 import { HarborProject } from "../../providers/harbor/project";
-import { miBaseImage } from "../mi-service/pipeline";
 import { type PlatformContext, requireSecret } from "../shared/context";
 
 /** `<registry>/<baseImageProject>/mi-base:<version>`: the image tenants' Dockerfiles build FROM. */
@@ -17,10 +17,6 @@ export function baseImageName(cfg: PlatformConfig, miVersion: string = cfg.mi.de
 }
 
 export const BASE_IMAGE_CONTEXT = join(__dirname, "..", "..", "images", "mi-base");
-
-export function harborUrl(cfg: PlatformConfig): string {
-  return `https://${cfg.registry.host}`;
-}
 
 /**
  * The base-image project (readable by every tenant's CI and cluster: it holds only the public MI
@@ -33,7 +29,7 @@ export function createBaseImage(ctx: PlatformContext, parent?: pulumi.Resource):
   const project = new HarborProject(
     "registry-base-image-project",
     {
-      url: harborUrl(cfg),
+      url: harborUrl(cfg.registry.host),
       username: cfg.registry.adminUser,
       password,
       name: cfg.registry.baseImageProject,

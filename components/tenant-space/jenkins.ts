@@ -6,8 +6,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { jenkinsRegistryCredentialsId } from "../../model/naming";
 import { tenantLabels } from "../shared/labels";
-import { jenkinsRegistryCredentialsId } from "../mi-service/pipeline";
 
 export function jenkinsCredentialMetadata(tenant: string, namespace: string) {
   return {

@@ -4,14 +4,13 @@
  * tenant file goes away (a deliberate decommission deletes it).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { registryProjectName, robotName } from "../../model/naming";
+import { harborUrl, registryProjectName, robotName } from "../../model/naming";
 import { parseQuantity } from "../../model/quantity";
 import type { TenantSpec } from "../../model/spec";
 import { HarborProject } from "../../providers/harbor/project";
 import { HarborRetentionPolicy } from "../../providers/harbor/retention-policy";
 import { HarborRobotAccount } from "../../providers/harbor/robot-account";
 import { type PlatformContext, requireSecret } from "../shared/context";
-import { harborUrl } from "../platform/base-image";
 
 export interface RobotCredentials {
   readonly username: pulumi.Output<string>;
@@ -32,7 +31,7 @@ export function createRegistry(
 ): TenantRegistry {
   const cfg = ctx.config;
   const connection = {
-    url: harborUrl(cfg),
+    url: harborUrl(cfg.registry.host),
     username: cfg.registry.adminUser,
     password: requireSecret(ctx, "harborPassword", `the registry project of tenant ${tenant.name}`),
   };
