@@ -14,7 +14,7 @@ import { baseImageName, createBaseImage } from "./components/platform/base-image
 import type { PlatformContext, PlatformProviders } from "./components/shared/context";
 import { TenantSpace } from "./components/tenant-space";
 import { formatError, loadTenantDir } from "./model/load";
-import { platformStackOf } from "./model/naming";
+import { platformStackOf, tenantObservabilityName } from "./model/naming";
 import {
   type PlatformConfig,
   readPlatformConfig,
@@ -142,7 +142,7 @@ function createTenant(
       ),
   );
   const views = platform.config.observability.enabled
-    ? new TenantObservability(`${tenant.name}-observability`, {
+    ? new TenantObservability(tenantObservabilityName(tenant.name), {
         tenant,
         platform,
         ...(backendsReady ? { backendsReady } : {}),

@@ -1,6 +1,7 @@
 /**
  * Renders a plan for people (`table`), for machines (`json`) and for pull requests (`mermaid`).
  */
+import { tenantObservabilityName } from "../model/naming";
 import type { PlannedResource } from "./plan-engine";
 
 export const FORMATS = ["table", "json", "mermaid"] as const;
@@ -120,8 +121,11 @@ export function renderTable(
     );
     for (const k of kids) walk(k, depth + 1);
   };
-  const platform = roots.filter((r) => r.type !== "imaas:index:TenantSpace");
   const tenants = roots.filter((r) => r.type === "imaas:index:TenantSpace");
+  // A tenant's observability views sit beside its TenantSpace in the stack; show them under the tenant.
+  const views = new Map(tenants.map((t) => [tenantObservabilityName(t.name), t.name]));
+  const viewsOf = (tenant: string) => roots.filter((r) => views.get(r.name) === tenant);
+  const platform = roots.filter((r) => r.type !== "imaas:index:TenantSpace" && !views.has(r.name));
   if (platform.length > 0) {
     out.push("Platform");
     for (const r of platform) walk(r, 1);
@@ -130,6 +134,7 @@ export function renderTable(
   for (const t of tenants) {
     out.push(`Tenant ${t.name}`);
     for (const k of children.get(t.name) ?? []) walk(k, 1);
+    for (const v of viewsOf(t.name)) walk(v, 1);
     out.push("");
   }
   return `${out.join("\n")}\n`;

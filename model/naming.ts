@@ -47,6 +47,9 @@ export const defaultHost = (tenant: string, service: string, env: Environment, d
 export const secretStorePath = (tenant: string, env: Environment, service: string): string =>
   `${tenant}/${env}/${service}`;
 
+/** Logical name of a tenant's observability component (top-level, beside its TenantSpace). */
+export const tenantObservabilityName = (tenant: string): string => `${tenant}-observability`;
+
 /** A tenant's own stack next to a platform stack: `<platform-stack>.<tenant>` (e.g. `prod.payroll`). */
 export const tenantStackName = (platformStack: string, tenant: string): string =>
   `${platformStack}.${tenant}`;
