@@ -55,6 +55,7 @@ export function ingressManifest(cfg: PlatformConfig, input: EndpointInput) {
         "nginx.ingress.kubernetes.io/ssl-redirect": "true",
         "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
         "nginx.ingress.kubernetes.io/proxy-body-size": "10m",
+        "pulumi.com/skipAwait": "true", // the backend Service comes from Argo CD's sync, not from this update
       },
     },
     spec: {
