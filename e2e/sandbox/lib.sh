@@ -16,12 +16,14 @@ free_port() {
   die "no free port found"
 }
 
-# start NAME CMD...: runs CMD detached (own session) with its log in logs/NAME.log
-# and its pid in run/NAME.pid.
+# start NAME CMD...: runs CMD detached (own session) with its log in logs/NAME.log,
+# its pid in run/NAME.pid and its command line (NUL-separated) in run/NAME.cmd, from
+# which restart.sh starts it again.
 start() {
   local name="$1"; shift
   log "starting $name"
-  setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
+  printf '%s\0' "$@" > "$STATE/run/$name.cmd"
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! > "$STATE/run/$name.pid"
 }
 
