@@ -30,6 +30,7 @@ function createProviders(cfg: PlatformConfig, secrets: PlatformSecrets): Platfor
       new k8s.Provider(`cluster-${c.name}`, {
         ...(c.context ? { context: c.context } : {}),
         enableServerSideApply: true,
+        enablePatchForce: true, // the platform's intent wins over out-of-band edits (drift is put back)
       }),
     ]),
   );
