@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# CI for the real-engine tier: build the tools (cold cache ~25 min and ~14 GB of Go caches;
+# warm: seconds), then the chart render tests and the lifecycle tests, with timings.
+# Meant to run after `npm ci` (it uses node_modules), e.g. from .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export IMAAS_TOOLS_DIR="${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}"
+
+declare -a timings=()
+step() {
+  local name="$1"; shift
+  printf '\n== %s  (%s)\n' "$name" "$(date -u +%H:%M:%S)"
+  local t=$SECONDS
+  "$@"
+  timings+=("$(printf '%-28s %4d s' "$name" $((SECONDS - t)))")
+}
+report() {
+  local rc=$?
+  printf '\n== e2e timings\n'
+  for t in "${timings[@]}"; do printf '  %s\n' "$t"; done
+  printf '  %-28s %4d s (exit %d)\n' total "$SECONDS" "$rc"
+}
+trap report EXIT
+
+# A cold build needs room for the Go module and build caches (about 4 + 10 GB) and the binaries.
+avail_kb="$(df -Pk "$(go env GOCACHE 2>/dev/null || echo "$HOME")" 2>/dev/null | awk 'NR==2 {print $4}')"
+if [[ -n "$avail_kb" && "$avail_kb" -lt $((16 * 1024 * 1024)) && ! -x "$IMAAS_TOOLS_DIR/bin/kube-apiserver" ]]; then
+  echo "warning: $((avail_kb / 1024 / 1024)) GB free; a cold tool build needs about 15 GB" >&2
+fi
+
+step "tools (e2e/tools/build.sh)" bash e2e/tools/build.sh
+step "npm run test:chart" npm run test:chart
+# the command of `npm run test:e2e` (so this works before package.json names it)
+step "test:e2e (lifecycle)" npx mocha 'e2e/lifecycle/**/*.test.ts'
