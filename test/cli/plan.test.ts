@@ -43,6 +43,15 @@ describe("plan engine: index.ts under mocks", function () {
     );
   });
 
+  it("Kubernetes providers use server-side apply and take fields back after out-of-band edits", () => {
+    const providers = dev.filter((r) => r.type === "pulumi:providers:kubernetes");
+    assert.ok(providers.length > 0);
+    for (const p of providers) {
+      assert.equal((p.inputs as any).enableServerSideApply, "true", p.name);
+      assert.equal((p.inputs as any).enablePatchForce, "true", p.name);
+    }
+  });
+
   it("protects prod namespaces only", () => {
     for (const ns of dev.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.parent)) {
       const env = (ns.inputs as any).metadata.labels["imaas.io/environment"];

@@ -105,6 +105,8 @@ describe("service endpoints: Ingress and Certificate", () => {
     const backend = ing.spec.rules[0].http.paths[0].backend.service;
     assert.deepEqual(backend, { name: "salary-sync", port: { number: MI_HTTP_PORT } });
     assert.equal(ing.metadata.namespace, "payroll-prod");
+    // Its backend Service arrives with Argo CD's sync, later: waiting for it would block `pulumi up`.
+    assert.equal(ing.metadata.annotations["pulumi.com/skipAwait"], "true");
   });
 
   it("the Certificate is for that host only, signed by the configured issuer", () => {
