@@ -83,6 +83,31 @@ describe("imaas CLI", function () {
     assert.match(r.err, /nothing was planned/);
   });
 
+  it("plan of a Jenkins platform seeds Jenkinsfiles and webhooks instead of workflows", () => {
+    const r = imaas("plan", "--stack", "jenkins", "--format", "json");
+    assert.equal(r.code, 0, r.err);
+    const plan = JSON.parse(r.out) as { resources: Array<{ type: string; inputs: any }> };
+    const files = plan.resources
+      .filter((x) => x.type === "github:index/repositoryFile:RepositoryFile")
+      .map((x) => x.inputs.file);
+    assert.ok(files.includes("Jenkinsfile"));
+    assert.ok(!files.some((f: string) => f.startsWith(".github/workflows/")), "no GitHub Actions workflow");
+    assert.ok(plan.resources.some((x) => x.type === "github:index/repositoryWebhook:RepositoryWebhook"));
+    const credentials = plan.resources.filter(
+      (x) => x.type === "kubernetes:core/v1:Secret" && x.inputs.metadata.namespace === "jenkins",
+    );
+    assert.deepEqual(credentials.map((x) => x.inputs.metadata.name).sort(), [
+      "hr-onboarding-registry-ci",
+      "logistics-registry-ci",
+      "payroll-registry-ci",
+    ]);
+    assert.ok(
+      credentials.every(
+        (x) => x.inputs.metadata.labels["jenkins.io/credentials-type"] === "usernamePassword",
+      ),
+    );
+  });
+
   it("plan --format table is grouped per tenant", () => {
     const r = imaas("plan");
     assert.equal(r.code, 0, r.err);
