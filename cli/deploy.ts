@@ -799,6 +799,7 @@ function firstLines(text: string, n: number): string {
 // ---------------------------------------------------------------------------------------------------
 // The real engine: Pulumi's Automation API over the project directory
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal colour codes is the point
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
