@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { programPaths } from "../deployments/settings";
 import { formatError, isTenantFile, loadTenantDir } from "../model/load";
@@ -808,7 +808,8 @@ const ANSI = /\x1b\[[0-9;]*m/g;
  * Loaded lazily so that other imaas commands do not load the Automation API.
  */
 export async function automationEngine(projectDir: string): Promise<DeployEngine> {
-  const auto = await import("@pulumi/pulumi/automation");
+  // require, not import(): a dynamic import() stays an ES-module import under tsx and fails on the folder.
+  const auto = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
   const ws = await auto.LocalWorkspace.create({ workDir: projectDir });
   const stackName = (s: { name: string }) => s.name.split("/").pop() ?? s.name;
   return {
@@ -848,7 +849,3 @@ export async function automationEngine(projectDir: string): Promise<DeployEngine
     },
   };
 }
-
-/** For messages: a stack file's base name. */
-export const stackFileName = (projectDir: string, stack: string): string =>
-  basename(relative(projectDir, stackFilePath(projectDir, stack)));

@@ -9,6 +9,7 @@ import { formatError, loadTenantDir } from "../model/load";
 import { PlatformConfigError } from "../model/platform-config";
 import { platformConfigOf, readStackConfig, StackFileError } from "../model/stack-file";
 import { tenantJsonSchema } from "../model/tenant";
+import { registerDeployCommand } from "./deploy-command";
 import { DiffError, registerDiffCommand } from "./diff-command";
 import { planProgram } from "./plan-engine";
 import { FORMATS, type Format, renderJson, renderMermaid, renderTable } from "./render";
@@ -111,6 +112,7 @@ export function buildProgram(io: Io): Command {
     });
 
   registerDiffCommand(program, io);
+  registerDeployCommand(program, io);
   return program;
 }
 
