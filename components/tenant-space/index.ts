@@ -134,6 +134,8 @@ export class TenantSpace extends pulumi.ComponentResource {
           ),
         );
       }
+      // Without a managed registry (imaas:registry.enabled false) there are no robot credentials: the
+      // service account then has no imagePullSecrets, and images must be pullable by the nodes themselves.
       const pullSecret = registry
         ? new k8s.core.v1.Secret(
             `${name}-${env}-pull-secret`,

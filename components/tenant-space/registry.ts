@@ -30,6 +30,14 @@ export function createRegistry(
   parent: pulumi.Resource,
 ): TenantRegistry {
   const cfg = ctx.config;
+  if (!ctx.secrets.harborPassword && !ctx.planOnly) {
+    // A plan needs no secret values (requireSecret gives it a placeholder); a real run cannot reach Harbor.
+    throw new pulumi.ResourceError(
+      `tenant ${tenant.name}: the registry is enabled (imaas:registry.enabled) but the secret imaas:harborPassword is not set; ` +
+        "run `pulumi config set --secret imaas:harborPassword …`, or switch the registry off",
+      parent,
+    );
+  }
   const connection = {
     url: harborUrl(cfg.registry.host),
     username: cfg.registry.adminUser,

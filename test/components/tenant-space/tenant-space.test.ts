@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
+import * as pulumi from "@pulumi/pulumi";
 import { LimitRange, Namespace, ResourceQuota, Secret, ServiceAccount } from "kubernetes-models/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
@@ -38,6 +39,17 @@ const T = {
   vapBinding: "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
 };
 
+/** The inputs as the API server would get them: secret-wrapped values (as the mocks see them) unwrapped. */
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrapSecrets(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
 /** Schema validators per recorded type: every Kubernetes object the component makes is checked. */
 const VALIDATORS: Record<string, (o: any) => { validate(): void }> = {
   [T.ns]: (o) => new Namespace(o),
@@ -47,6 +59,7 @@ const VALIDATORS: Record<string, (o: any) => { validate(): void }> = {
   [T.role]: (o) => new Role(o),
   [T.binding]: (o) => new RoleBinding(o),
   [T.sa]: (o) => new ServiceAccount(o),
+  [T.secret]: (o) => new Secret(o),
   [T.appProject]: (o) => new AppProject(o),
   [T.vap]: (o) => new ValidatingAdmissionPolicy(o),
   [T.vapBinding]: (o) => new ValidatingAdmissionPolicyBinding(o),
@@ -81,8 +94,7 @@ describe("TenantSpace over the example tenants", () => {
     for (const res of r.resources) {
       const make = VALIDATORS[res.type];
       if (!make) continue;
-      const obj = res.type === T.secret ? new Secret(res.inputs as any) : make(res.inputs);
-      obj.validate();
+      make(unwrapSecrets(res.inputs)).validate();
       checked++;
     }
     assert.ok(checked > 100, `${checked} objects validated`);
@@ -257,6 +269,34 @@ describe("TenantSpace over the example tenants", () => {
     assert.deepEqual(sa?.inputs.imagePullSecrets, [{ name: "registry-pull" }]);
     const secret = inNs(T.secret, "payroll-prod").find((s) => s.inputs.metadata.name === "registry-pull");
     assert.equal(secret?.inputs.type, "kubernetes.io/dockerconfigjson");
+    const stringData = secret?.inputs.stringData;
+    assert.equal(
+      stringData[pulumi.runtime.specialSigKey],
+      pulumi.runtime.specialSecretSig,
+      "a Pulumi secret",
+    );
+    const config = JSON.parse(stringData.value[".dockerconfigjson"]);
+    assert.deepEqual(Object.keys(config.auths), ["registry.imaas.test"]);
+  });
+
+  it("the pull secret payload carries the pull robot's credentials for the registry host", async () => {
+    const { dockerConfigJson } =
+      require("../../../components/tenant-space/registry") as typeof import("../../../components/tenant-space/registry");
+    const out = dockerConfigJson("registry.imaas.test", {
+      username: pulumi.output("robot$payroll+pull"),
+      password: pulumi.output("s3cret"),
+    });
+    assert.equal(await pulumi.isSecret(out), true);
+    const value = await new Promise<string>((resolve) => out.apply(resolve));
+    assert.deepEqual(JSON.parse(value), {
+      auths: {
+        "registry.imaas.test": {
+          username: "robot$payroll+pull",
+          password: "s3cret",
+          auth: Buffer.from("robot$payroll+pull:s3cret").toString("base64"),
+        },
+      },
+    });
   });
 
   it("GitHub team with owners as maintainers and members as members", () => {
@@ -337,6 +377,74 @@ describe("TenantSpace over the example tenants", () => {
         matchExpressions: [{ key: "imaas.io/tenant", operator: "Exists" }],
       });
     }
+  });
+});
+
+describe("admission policies (as data)", () => {
+  const { admissionPolicies } =
+    require("../../../components/platform/admission") as typeof import("../../../components/platform/admission");
+  const policies = Object.fromEntries(admissionPolicies(testConfig()).map((p) => [p.name, p.spec as any]));
+  const text = (name: string) => JSON.stringify(policies[name]);
+
+  it("every policy fails closed and matches tenant namespaces only", () => {
+    for (const [name, spec] of Object.entries(policies)) {
+      assert.equal(spec.failurePolicy, "Fail", name);
+      assert.deepEqual(
+        spec.matchConstraints.namespaceSelector,
+        { matchExpressions: [{ key: "imaas.io/tenant", operator: "Exists" }] },
+        name,
+      );
+    }
+  });
+
+  it("pod policies see init and ephemeral containers, and the tenant comes from the namespace label", () => {
+    for (const name of ["imaas-tenant-images", "imaas-no-host-access"]) {
+      const rules = policies[name].matchConstraints.resourceRules;
+      assert.deepEqual(rules[0].resources, ["pods", "pods/ephemeralcontainers"], name);
+      assert.deepEqual(rules[0].operations, ["CREATE", "UPDATE"], name);
+      assert.match(text(name), /object\.spec\.initContainers/);
+      assert.match(text(name), /object\.spec\.ephemeralContainers/);
+    }
+    assert.match(text("imaas-tenant-images"), /namespaceObject\.metadata\.labels\['imaas\.io\/tenant'\]/);
+    assert.match(text("imaas-tenant-images"), /registry\.imaas\.test\/platform\//, "the base-image project");
+  });
+
+  it("platform objects: create, update and delete refused to anyone but the platform", () => {
+    const spec = policies["imaas-protect-platform-objects"];
+    const kinds = spec.matchConstraints.resourceRules.flatMap((r: any) => r.resources);
+    for (const k of ["resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings"]) {
+      assert.ok(kinds.includes(k), k);
+    }
+    for (const r of spec.matchConstraints.resourceRules) {
+      assert.deepEqual(r.operations, ["CREATE", "UPDATE", "DELETE"]);
+    }
+    assert.match(
+      text("imaas-protect-platform-objects"),
+      /oldObject/,
+      "a DELETE or relabel is judged by the old object",
+    );
+    assert.match(text("imaas-protect-platform-objects"), /imaas:platform-admins/);
+  });
+});
+
+describe("TenantSpace without the Harbor password", () => {
+  it("a real run fails naming the tenant; a plan uses a placeholder", async () => {
+    const r = await setupMocks();
+    const { TenantSpace } =
+      require("../../../components/tenant-space") as typeof import("../../../components/tenant-space");
+    const ctx = testContext();
+    const tenant = exampleTenants(ctx.config).find((t) => t.name === "payroll")!;
+    const secrets = { ...ctx.secrets, harborPassword: undefined };
+    assert.throws(
+      () => new TenantSpace("payroll-real", { tenant, platform: { ...ctx, secrets, planOnly: false } }),
+      (e: unknown) =>
+        pulumi.ResourceError.isInstance(e) &&
+        /tenant payroll/.test(e.message) &&
+        /imaas:harborPassword/.test(e.message),
+    );
+    new TenantSpace("payroll-plan", { tenant, platform: { ...ctx, secrets, planOnly: true } });
+    await r.settle();
+    assert.ok(r.resources.some((x) => x.name === "payroll-plan-registry"));
   });
 });
 
