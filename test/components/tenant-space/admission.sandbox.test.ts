@@ -347,6 +347,16 @@ const RBAC = /forbidden: User .* cannot|attempting to grant RBAC permissions not
         protect,
         "unlabel default-deny",
       );
+      refused(
+        kubectl([
+          ...OWNER,
+          "delete",
+          "--raw",
+          `/apis/networking.k8s.io/v1/namespaces/${dev}/networkpolicies`,
+        ]),
+        protect,
+        "deletecollection of network policies",
+      );
       refused(del("resourcequota", TENANT_OBJECTS.quota), RBAC, "delete the quota");
       refused(del("limitrange", TENANT_OBJECTS.limitRange), RBAC, "delete the limit range");
       admitted(
