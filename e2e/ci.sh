@@ -47,3 +47,4 @@ guard_rails() {
   return "$rc"
 }
 step "guard rails on a real API server" guard_rails
+step "npm run test:security (multi-tenancy benchmark)" npx tsx e2e/security/run.ts
