@@ -47,4 +47,5 @@ guard_rails() {
   return "$rc"
 }
 step "guard rails on a real API server" guard_rails
+step "imaas deploy with the real engine (tenant stacks in parallel)" npx mocha e2e/deploy.test.ts
 step "npm run test:security (multi-tenancy benchmark)" npx tsx e2e/security/run.ts
