@@ -9,6 +9,7 @@ import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
 import { type PlannedResource, planProgram } from "../../cli/plan-engine";
 import { readStackConfig } from "../../model/stack-file";
 import { ROOT, STACK, sandbox } from "./sandbox";
+import { isQuantity, parseQuantity } from "../../model/quantity";
 
 type Obj = Record<string, any>;
 
@@ -92,24 +93,7 @@ function sorted(out: Record<string, string[]>): Record<string, string[]> {
 
 /** Kubernetes quantities as numbers, so `1000m` equals `1` and `1Gi` equals `1073741824`. */
 function quantity(s: string): number | undefined {
-  const m = /^([0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(s);
-  if (!m) return undefined;
-  const mult: Record<string, number> = {
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-  };
-  return Number(m[1]) * (m[2] ? mult[m[2]] : 1);
+  return isQuantity(s) ? parseQuantity(s) : undefined;
 }
 
 /** Where `planned` is not contained in `actual` (the server adds defaults; planned ⊆ actual). */

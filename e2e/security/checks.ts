@@ -121,6 +121,20 @@ function rulesIn(id: Identity, namespace: string): Map<string, string[]> {
   return rules;
 }
 
+/** The `spec.hard` of the platform's quota in a namespace ({} when it cannot be read). */
+function quotaHard(id: Identity, namespace: string): Record<string, string> {
+  const r = kubectl(id, [
+    "get",
+    "resourcequota",
+    "tenant-quota",
+    "-n",
+    namespace,
+    "-o",
+    "jsonpath={.spec.hard}",
+  ]);
+  return r.code === 0 ? (JSON.parse(r.out || "{}") as Record<string, string>) : {};
+}
+
 /** Self-introspection every authenticated user has by Kubernetes' defaults (system:basic-user). */
 const SELF_REVIEWS = /^self(subject(access|rules)?)?reviews\./;
 
@@ -358,16 +372,7 @@ export const CHECKS: readonly Check[] = [
     title: "Configure namespace resource quotas (CPU, memory, storage)",
     as: "deployer",
     run(ctx, id) {
-      const r = kubectl(id, [
-        "get",
-        "resourcequota",
-        "tenant-quota",
-        "-n",
-        ctx.namespace,
-        "-o",
-        "jsonpath={.spec.hard}",
-      ]);
-      const hard = r.code === 0 ? (JSON.parse(r.out || "{}") as Record<string, string>) : {};
+      const hard = quotaHard(id, ctx.namespace);
       const missing = [
         "limits.cpu",
         "limits.memory",
@@ -393,16 +398,7 @@ export const CHECKS: readonly Check[] = [
     title: "Configure namespace object limits (PVCs, load balancers, node ports, pods)",
     as: "deployer",
     run(ctx, id) {
-      const r = kubectl(id, [
-        "get",
-        "resourcequota",
-        "tenant-quota",
-        "-n",
-        ctx.namespace,
-        "-o",
-        "jsonpath={.spec.hard}",
-      ]);
-      const hard = r.code === 0 ? (JSON.parse(r.out || "{}") as Record<string, string>) : {};
+      const hard = quotaHard(id, ctx.namespace);
       const missing = [
         "persistentvolumeclaims",
         "services.loadbalancers",
