@@ -160,7 +160,9 @@ export const platformConfigSchema = z
         prodSyncWindow: z
           .strictObject({ schedule: z.string().min(1), duration: z.string().regex(/^\d+[mh]$/) })
           .optional()
-          .describe("When set, prod syncs only inside this cron window"),
+          .describe(
+            "When set, automated prod syncs run only inside this cron window (owners may still sync by hand)",
+          ),
       })
       .prefault({ platformRepo: "https://github.com/imaas/imaas.git" }),
     identity: z
