@@ -22,11 +22,7 @@ report() {
 }
 trap report EXIT
 
-# A cold build needs room for the Go module and build caches (about 4 + 10 GB) and the binaries.
-avail_kb="$(df -Pk "$(go env GOCACHE 2>/dev/null || echo "$HOME")" 2>/dev/null | awk 'NR==2 {print $4}')"
-if [[ -n "$avail_kb" && "$avail_kb" -lt $((16 * 1024 * 1024)) && ! -x "$IMAAS_TOOLS_DIR/bin/kube-apiserver" ]]; then
-  echo "warning: $((avail_kb / 1024 / 1024)) GB free; a cold tool build needs about 15 GB" >&2
-fi
+bash e2e/preflight.sh
 
 step "tools (e2e/tools/build.sh)" bash e2e/tools/build.sh
 step "npm run test:chart" npm run test:chart
