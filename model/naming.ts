@@ -18,9 +18,15 @@ export const MANAGED_BY = "imaas";
 export const namespaceName = (tenant: string, env: Environment): string => `${tenant}-${env}`;
 export const teamName = (tenant: string): string => tenant;
 export const repositoryName = (tenant: string, service: string): string => `${tenant}-${service}`;
-/** Clone URL of a service repository, as Argo CD and the AppProject refer to it. */
-export const repositoryUrl = (owner: string, tenant: string, service: string): string =>
-  `https://github.com/${owner}/${repositoryName(tenant, service)}.git`;
+/** Base of the service repos' clone URLs: `urlBase` (config `github.urlBase`) or `https://github.com/<owner>`. */
+export const gitUrlBase = (owner: string, urlBase?: string): string =>
+  (urlBase ?? `https://github.com/${owner}`).replace(/\/+$/, "");
+/**
+ * Clone URL of a service repository, as Argo CD and the AppProject refer to it:
+ * `<urlBase>/<tenant>-<service>.git`, on github.com unless `urlBase` (config `github.urlBase`) says otherwise.
+ */
+export const repositoryUrl = (owner: string, tenant: string, service: string, urlBase?: string): string =>
+  `${gitUrlBase(owner, urlBase)}/${repositoryName(tenant, service)}.git`;
 export const registryProjectName = (tenant: string): string => tenant;
 export const appProjectName = (tenant: string): string => tenant;
 export const applicationName = (tenant: string, service: string, env: Environment): string =>
@@ -135,12 +141,33 @@ export const grafanaReleaseName = (tenant: string): string => `grafana-${tenant}
 /** A tenant's label-enforcing Prometheus proxy (prom-label-proxy) release. */
 export const metricsProxyReleaseName = (tenant: string): string => `metrics-proxy-${tenant}`;
 
+/** Public host of Argo CD (UI and SSO callback) in a cluster. */
+export const argocdHost = (cluster: string, domain: string): string => `argocd.${cluster}.${domain}`;
+
 /** Public host of a tenant's Grafana in a cluster. */
 export const grafanaHost = (tenant: string, cluster: string, domain: string): string =>
   `grafana.${tenant}.${cluster}.${domain}`;
 
+/** Owner of platform alert webhooks in the secret store (`platform/alerts`); a reserved tenant name. */
+export const PLATFORM_ALERTS_OWNER = "platform";
+/** Secret-store entry whose properties are an owner's (tenant's or `platform`'s) alert webhook URLs. */
+export const alertWebhooksStorePath = (owner: string): string => `${owner}/alerts`;
+/** Secret in the observability namespace holding an owner's alert webhook URLs, mounted into Alertmanager. */
+export const alertWebhooksSecretName = (owner: string): string => `alerts-${owner}`;
+/** Alertmanager receiver of a tenant. */
+export const tenantAlertReceiver = (tenant: string): string => `tenant-${tenant}`;
+/** Vault policy and Kubernetes-auth role of a cluster's Alertmanager secret reader. */
+export const alertingVaultRoleName = (cluster: string): string => `imaas-alerting-${cluster}`;
+/** Alertmanager receiver of the platform team. */
+export const PLATFORM_ALERT_RECEIVER = "platform";
+
 /** Kubernetes names of observability objects. */
 export const OBSERVABILITY_OBJECTS = {
+  /** SecretStore (and its reader service account) that reads `<owner>/alerts` entries for Alertmanager. */
+  alertingSecretStore: "alerting",
+  alertingSecretReader: "alerting-secrets-reader",
+  /** Secret with the SMTP password (`imaas:alertmanagerSmtpPassword`), mounted into Alertmanager. */
+  alertmanagerSmtpSecret: "alertmanager-smtp",
   /** PrometheusRule holding a tenant's MI alerts, in each tenant namespace. */
   alertRules: "imaas-mi-alerts",
   /** Platform recording rules, in the observability namespace. */

@@ -5,13 +5,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { argocdHost } from "../../model/naming";
 import type { ClusterConfig, PlatformConfig } from "../../model/platform-config";
 import type { PlatformContext } from "../shared/context";
 import { platformLabels } from "../shared/labels";
 
 /** Typed values for the argo-cd chart; only what the platform sets. */
 export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
-  const host = `argocd.${cluster.name}.${cfg.domain}`;
+  const host = argocdHost(cluster.name, cfg.domain);
   const oidc = cfg.argocd.oidc;
   const replicas = cluster.production ? 2 : 1;
   return {
