@@ -368,8 +368,11 @@ describe("TenantSpace over the example tenants", () => {
     assert.deepEqual(names, [
       "imaas-no-external-services",
       "imaas-no-host-access",
+      "imaas-no-token-secrets",
       "imaas-protect-platform-objects",
       "imaas-tenant-images",
+      "imaas-tenant-network-policies",
+      "imaas-workload-service-account",
     ]);
     for (const b of r.ofType(T.vapBinding)) {
       assert.deepEqual(b.inputs.spec.validationActions, ["Deny"]);
