@@ -86,6 +86,14 @@ export const platformConfigSchema = z
       .strictObject({
         enabled: z.boolean().default(true),
         owner: z.string().min(1).describe("GitHub organization that holds tenant teams and repos"),
+        urlBase: z
+          .string()
+          .url()
+          .optional()
+          .describe(
+            "Base of the service repos' clone URLs that Argo CD reads: <urlBase>/<tenant>-<service>.git; " +
+              "unset: https://github.com/<owner> (GitHub Enterprise: https://github.example.com/<owner>)",
+          ),
       })
       .prefault({ owner: "imaas" }),
     registry: z

@@ -23,8 +23,8 @@ import { createExternalSecret } from "./external-secret";
 import { createServiceRepository } from "./github";
 import { GITHUB_CHECK_NAME } from "./github-workflow";
 import { JENKINS_CHECK_NAME } from "./jenkinsfile";
-import { GITHUB_REGISTRY_SECRETS, pipelineInput } from "./pipeline";
-import { seedFiles } from "./seed-files";
+import { GITHUB_REGISTRY_SECRETS } from "./pipeline";
+import { serviceSeedFiles } from "./seed-files";
 
 export const MI_SERVICE_TYPE = "imaas:index:MIService";
 
@@ -63,17 +63,8 @@ export class MIService extends pulumi.ComponentResource {
     const { tenant, service, platform } = args;
     const cfg = platform.config;
     this.repositoryName = repositoryName(tenant.name, service.name);
-    this.repositoryUrl = repositoryUrl(cfg.github.owner, tenant.name, service.name);
+    this.repositoryUrl = repositoryUrl(cfg.github.owner, tenant.name, service.name, cfg.github.urlBase);
     this.imageRepository = imageRepository(cfg.registry.host, tenant.name, service.name);
-
-    const pipeline = pipelineInput({
-      tenant: tenant.name,
-      service: service.name,
-      registryHost: cfg.registry.host,
-      baseImageProject: cfg.registry.baseImageProject,
-      miVersion: service.miVersion,
-      environments: service.environments,
-    });
 
     if (platform.providers.github) {
       const jenkins = cfg.ci === "jenkins";
@@ -83,14 +74,7 @@ export class MIService extends pulumi.ComponentResource {
           repositoryName: this.repositoryName,
           description: service.description ?? `WSO2 MI service ${service.name} of ${tenant.displayName}`,
           environments: service.environments,
-          seedFiles: seedFiles(
-            {
-              ...pipeline,
-              owners: tenant.owners,
-              ...(service.description ? { description: service.description } : {}),
-            },
-            cfg.ci,
-          ),
+          seedFiles: serviceSeedFiles(tenant, service, cfg),
           requiredCheck: jenkins ? JENKINS_CHECK_NAME : GITHUB_CHECK_NAME,
           ...(args.teamId !== undefined ? { teamId: args.teamId } : {}),
           ...(!jenkins && args.registryCi

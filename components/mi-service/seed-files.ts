@@ -7,12 +7,15 @@
  */
 import YAML from "yaml";
 import { namespaceName } from "../../model/naming";
+import type { PlatformConfig } from "../../model/platform-config";
+import type { ServiceSpec, TenantSpec } from "../../model/spec";
 import { GITHUB_CHECK_NAME, GITHUB_WORKFLOW_PATH, renderGitHubWorkflow } from "./github-workflow";
 import { JENKINS_CHECK_NAME, JENKINSFILE_PATH, renderJenkinsfile } from "./jenkinsfile";
 import {
   buildEnvironment,
   type PipelineInput,
   pipelineBranches,
+  pipelineInput,
   promotionEnvironments,
   VALUES_FILE,
 } from "./pipeline";
@@ -234,4 +237,23 @@ export function seedFiles(input: SeedFilesInput, ci: CiSystem): SeedFile[] {
     { path: VALUES_FILE, content: valuesYaml(input.initialTag ?? "") },
     ciFile,
   ];
+}
+
+/**
+ * The files MIService seeds a tenant service's repository with under a platform config (the sandbox's
+ * local Git world commits the same ones).
+ */
+export function serviceSeedFiles(tenant: TenantSpec, service: ServiceSpec, cfg: PlatformConfig): SeedFile[] {
+  const pipeline = pipelineInput({
+    tenant: tenant.name,
+    service: service.name,
+    registryHost: cfg.registry.host,
+    baseImageProject: cfg.registry.baseImageProject,
+    miVersion: service.miVersion,
+    environments: service.environments,
+  });
+  return seedFiles(
+    { ...pipeline, owners: tenant.owners, ...(service.description ? { description: service.description } : {}) },
+    cfg.ci,
+  );
 }

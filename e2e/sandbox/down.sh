@@ -16,6 +16,13 @@ source "$HERE/lib.sh"
 STATE="$(cd "$STATE" && pwd)"
 [[ -f "$STATE/ports.env" || -d "$STATE/run" ]] || die "$STATE does not look like a sandbox (no ports.env or run/): not touching it"
 
+# Parts the orchestrator started beside the control plane (Argo CD, Redis, the local Git world:
+# e2e/sandbox/parts/) stop first, through the same typed code that started them.
+if [[ -d "$STATE/parts" && "${IMAAS_PARTS_STOPPED:-}" != 1 ]]; then
+  IMAAS_SANDBOX_DIR="$STATE" "$REPO/node_modules/.bin/tsx" "$HERE/parts/cli.ts" stop \
+    || log "stopping the sandbox parts failed (see above)"
+fi
+
 for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do
   f="$STATE/run/$name.pid"
   [[ -f "$f" ]] || continue

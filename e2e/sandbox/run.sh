@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run sandbox: the main job for real, without a cloud. Builds the tools if missing,
-# starts the local control plane (idempotent), creates the argocd namespace (the Argo CD
-# install is off in the sandbox stack; its AppProjects and Applications live there), then
+# starts the local control plane (idempotent), the local Git world, Redis and Argo CD's
+# application-controller + repo-server (e2e/sandbox/parts/), creates the argocd namespace (the
+# Argo CD Helm install is off in the sandbox stack; its AppProjects and Applications live there), then
 # selects or creates stack `sandbox` (Pulumi.sandbox.yaml) on the sandbox's file backend
 # and runs `pulumi up --yes` on tenants/ (or $IMAAS_TENANTS_DIR).
 #
@@ -17,8 +18,11 @@ STACK=sandbox
 log() { printf '%s [sandbox] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 start=$SECONDS
+[[ -d "$REPO/node_modules/@pulumi/pulumi" ]] || { log "npm ci first (node_modules missing)"; exit 1; }
 "$REPO/e2e/tools/build.sh"   # every tool; under a second when the cache is warm
-"$HERE/up.sh"
+# The control plane (up.sh), the local Git world standing in for GitHub, Redis and Argo CD
+# (application-controller + repo-server), through the orchestrator (e2e/sandbox/parts/).
+"$REPO/node_modules/.bin/tsx" "$HERE/parts/cli.ts" start argocd
 # shellcheck disable=SC1091
 source "$IMAAS_SANDBOX_DIR/env.sh"
 
@@ -31,10 +35,12 @@ YAML
 log "namespace argocd: ok"
 
 cd "$REPO"
-[[ -d node_modules/@pulumi/pulumi ]] || { log "npm ci first (node_modules missing)"; exit 1; }
 pulumi stack select --create "$STACK" >/dev/null
-log "stack $STACK on $PULUMI_BACKEND_URL; tenants from ${IMAAS_TENANTS_DIR:-tenants/}"
-pulumi up --yes --stack "$STACK" --skip-preview "$@"
+# The sandbox's own copy of Pulumi.sandbox.yaml, with github.urlBase and argocd.platformRepo pointing
+# at the local Git world (written by the git part).
+CONFIG_FILE="$IMAAS_SANDBOX_DIR/Pulumi.$STACK.yaml"
+log "stack $STACK on $PULUMI_BACKEND_URL; tenants from ${IMAAS_TENANTS_DIR:-tenants/}; config $CONFIG_FILE"
+pulumi up --yes --stack "$STACK" --config-file "$CONFIG_FILE" --skip-preview "$@"
 
 cat <<DONE
 
@@ -42,8 +48,10 @@ Done in $((SECONDS - start)) s. The platform runs in a local control plane:
   source $IMAAS_SANDBOX_DIR/env.sh        # KUBECONFIG=$KUBECONFIG, PATH with kubectl and pulumi
   kubectl get ns -l imaas.io/tenant --show-labels
   kubectl get resourcequota,limitrange,networkpolicy,role,rolebinding,serviceaccount -n payroll-dev
-  kubectl get appprojects,applications -n argocd
+  kubectl get appprojects,applications -n argocd   # Argo CD syncs them from the local Git world
   kubectl get validatingadmissionpolicies
-  pulumi stack --stack $STACK; pulumi up --stack $STACK     # after editing tenants/*.yaml
+  npm run sandbox                                 # again after editing tenants/*.yaml
+Until CI has written an image tag into a branch's deploy/values.yaml, its Application reports
+ComparisonError "image.tag (or image.digest) is not set"; see e2e/README.md (GitOps) to push one.
 Stop it with: npm run sandbox:down   (IMAAS_SANDBOX_DIR=$IMAAS_SANDBOX_DIR)
 DONE

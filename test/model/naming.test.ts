@@ -3,10 +3,12 @@ import {
   applicationName,
   appProjectName,
   derivedNames,
+  gitUrlBase,
   imageRepository,
   namespaceName,
   registryProjectName,
   repositoryName,
+  repositoryUrl,
   teamName,
 } from "../../model/naming";
 
@@ -22,6 +24,16 @@ describe("naming", () => {
       imageRepository("registry.example.com", "payroll", "salary-sync"),
       "registry.example.com/payroll/salary-sync",
     );
+  });
+
+  it("builds service repo URLs on github.com, or on the configured Git URL base", () => {
+    assert.equal(repositoryUrl("acme", "payroll", "salary-sync"), "https://github.com/acme/payroll-salary-sync.git");
+    assert.equal(
+      repositoryUrl("acme", "payroll", "salary-sync", "https://ghe.example.com/acme/"),
+      "https://ghe.example.com/acme/payroll-salary-sync.git",
+    );
+    assert.equal(gitUrlBase("acme", "file:///tmp/sb/git/acme"), "file:///tmp/sb/git/acme");
+    assert.equal(gitUrlBase("acme"), "https://github.com/acme");
   });
 
   it("lists every derived name of a tenant, per kind", () => {
