@@ -253,7 +253,11 @@ export function serviceSeedFiles(tenant: TenantSpec, service: ServiceSpec, cfg: 
     environments: service.environments,
   });
   return seedFiles(
-    { ...pipeline, owners: tenant.owners, ...(service.description ? { description: service.description } : {}) },
+    {
+      ...pipeline,
+      owners: tenant.owners,
+      ...(service.description ? { description: service.description } : {}),
+    },
     cfg.ci,
   );
 }

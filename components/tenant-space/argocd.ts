@@ -57,7 +57,9 @@ export function appProjectManifest(tenant: TenantSpec, cfg: PlatformConfig, clus
       description: `IMaaS tenant ${tenant.displayName}`,
       sourceRepos: [
         cfg.argocd.platformRepo,
-        ...tenant.services.map((s) => repositoryUrl(cfg.github.owner, tenant.name, s.name, cfg.github.urlBase)),
+        ...tenant.services.map((s) =>
+          repositoryUrl(cfg.github.owner, tenant.name, s.name, cfg.github.urlBase),
+        ),
       ],
       destinations: envs.map((e) => ({
         server: IN_CLUSTER,

@@ -27,7 +27,10 @@ describe("naming", () => {
   });
 
   it("builds service repo URLs on github.com, or on the configured Git URL base", () => {
-    assert.equal(repositoryUrl("acme", "payroll", "salary-sync"), "https://github.com/acme/payroll-salary-sync.git");
+    assert.equal(
+      repositoryUrl("acme", "payroll", "salary-sync"),
+      "https://github.com/acme/payroll-salary-sync.git",
+    );
     assert.equal(
       repositoryUrl("acme", "payroll", "salary-sync", "https://ghe.example.com/acme/"),
       "https://ghe.example.com/acme/payroll-salary-sync.git",
