@@ -77,6 +77,12 @@ export class HarborApiError extends Error {
   readonly detail: string;
   /** Attempts made, retries included. */
   readonly attempts: number;
+  /**
+   * The last attempt's request id: Harbor's `X-Request-Id` answer header (it echoes the one the client
+   * sent, src/server/middleware/requestid/requestid.go), or the id sent when no answer came. Harbor's
+   * logs carry it, so an operator can find the failed call there.
+   */
+  readonly requestId: string | undefined;
 
   constructor(
     req: { call: string; method: string; path: string; url: string },
@@ -84,11 +90,13 @@ export class HarborApiError extends Error {
     code: string | undefined,
     detail: string,
     attempts: number,
+    requestId?: string,
   ) {
     const what = status === 0 ? detail : `${status}${code ? ` ${code}` : ""}: ${detail}`;
     super(
       `Harbor call "${req.call}" failed: ${req.method} ${API_PREFIX}${req.path} at ${req.url} ` +
-        `${status === 0 ? "" : "returned "}${what} (${attempts} attempt${attempts === 1 ? "" : "s"})`,
+        `${status === 0 ? "" : "returned "}${what} (${attempts} attempt${attempts === 1 ? "" : "s"}` +
+        `${requestId ? `, X-Request-Id ${requestId}` : ""})`,
     );
     this.name = "HarborApiError";
     this.call = req.call;
@@ -98,6 +106,7 @@ export class HarborApiError extends Error {
     this.code = code;
     this.detail = detail;
     this.attempts = attempts;
+    this.requestId = requestId;
   }
 }
 
@@ -197,6 +206,9 @@ export async function harborRequest<T = unknown>(
   const describe = { call: req.call, method: req.method, path: req.path, url: base };
 
   for (let attempt = 1; ; attempt++) {
+    // Our own id per attempt; Harbor keeps a caller's X-Request-Id and logs under it.
+    const sentId = `imaas-${globalThis.crypto.randomUUID()}`;
+    let requestId: string = sentId;
     let status = 0;
     let code: string | undefined;
     let detail: string;
@@ -205,11 +217,12 @@ export async function harborRequest<T = unknown>(
     try {
       const res = await fetch(target, {
         method: req.method,
-        headers,
+        headers: { ...headers, "X-Request-Id": sentId },
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
         signal: AbortSignal.timeout(opts.timeoutMs),
         redirect: "error",
       });
+      requestId = res.headers.get("x-request-id") ?? sentId;
       const text = await res.text();
       if (res.ok) {
         let body: unknown;
@@ -238,7 +251,7 @@ export async function harborRequest<T = unknown>(
       }
     }
     if (attempt > opts.maxRetries || !isRetryable(req.method, status, networkCode)) {
-      throw new HarborApiError(describe, status, code, redact(detail, conn.password), attempt);
+      throw new HarborApiError(describe, status, code, redact(detail, conn.password), attempt, requestId);
     }
     await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, opts, retryAfter)));
   }

@@ -17,7 +17,8 @@ export const MAX_STORAGE_LIMIT_BYTES = 1024 * 2 ** 40;
 export interface ProjectInputs extends HarborConnection {
   readonly name: string;
   readonly private: boolean;
-  readonly storageLimitBytes: number;
+  /** Storage quota in bytes (-1 unlimited); absent: the quota is not managed and `/quotas` is never called. */
+  readonly storageLimitBytes?: number;
   readonly autoScan: boolean;
   readonly preventVulnerable?: HarborSeverity;
   readonly forceDestroy: boolean;
@@ -57,7 +58,7 @@ const UPDATE_KEYS = [
   "password",
 ] as const;
 
-/** Validates inputs and fills defaults: private true, unlimited storage, scan on push, no pull blocking. */
+/** Validates inputs and fills defaults: private true, quota not managed, scan on push, no pull blocking. */
 export function checkProject(news: Record<string, unknown>): {
   inputs: ProjectInputs;
   failures: CheckFailure[];
@@ -74,8 +75,9 @@ export function checkProject(news: Record<string, unknown>): {
       reason: `project name ${JSON.stringify(name)} must be 1-255 lower-case letters and digits, separated by single ".", "_" or "-"`,
     });
   }
-  const storage = news.storageLimitBytes ?? -1;
+  const storage = news.storageLimitBytes;
   if (
+    storage !== undefined &&
     !isUnknown(storage) &&
     (!Number.isInteger(storage) ||
       ((storage as number) < 1 && storage !== -1) ||
@@ -103,7 +105,7 @@ export function checkProject(news: Record<string, unknown>): {
     ...conn,
     name: name as string,
     private: (news.private ?? true) as boolean,
-    storageLimitBytes: storage as number,
+    storageLimitBytes: storage as number | undefined,
     autoScan: (news.autoScan ?? true) as boolean,
     preventVulnerable: severity as HarborSeverity | undefined,
     forceDestroy: (news.forceDestroy ?? false) as boolean,
@@ -135,29 +137,54 @@ async function getProject(
     return res.body;
   } catch (err) {
     if (isHarborStatus(err, 404)) return undefined;
+    if (isHarborStatus(err, 403)) {
+      // Harbor checks access before existence (BaseAPI.RequireProjectAccess): only a system
+      // administrator is told that a project does not exist.
+      throw new Error(
+        `${(err as Error).message}. Harbor user "${conn.username}" may not see project ${JSON.stringify(String(id))}: ` +
+          "either it lacks the project-admin role there or the project no longer exists (Harbor answers 403 for both " +
+          "to anyone but a system administrator). Check the project in Harbor, or act as a system administrator.",
+      );
+    }
     throw err;
   }
+}
+
+/** Why `/quotas` needs a system administrator, and what to do: the message for a 401/403 there. */
+function quotaAccessError(conn: HarborConnection, project: string, err: Error): Error {
+  return new Error(
+    `${err.message}. Harbor user "${conn.username}" may not manage the storage quota of project "${project}": ` +
+      "Harbor serves /quotas only to system administrators (a robot account cannot be granted quota updates). " +
+      "Act as a Harbor system administrator (the platform's imaas:registry.adminUser), or leave storageLimitBytes " +
+      "unset so the quota is not managed.",
+  );
 }
 
 async function getQuota(
   conn: HarborConnection,
   project: HarborProjectModel,
 ): Promise<HarborQuotaModel | undefined> {
-  const res = await harborRequest<HarborQuotaModel[]>(conn, {
-    call: `get storage quota of project "${project.name}"`,
-    method: "GET",
-    path: "/quotas",
-    query: { reference: "project", reference_id: String(project.project_id) },
-  });
-  return (res.body ?? [])[0];
+  try {
+    const res = await harborRequest<HarborQuotaModel[]>(conn, {
+      call: `get storage quota of project "${project.name}"`,
+      method: "GET",
+      path: "/quotas",
+      query: { reference: "project", reference_id: String(project.project_id) },
+    });
+    return (res.body ?? [])[0];
+  } catch (err) {
+    if (isHarborStatus(err, 401, 403)) throw quotaAccessError(conn, project.name, err);
+    throw err;
+  }
 }
 
-/** Sets the project's storage quota when it differs; returns the limit now in force. */
+/** Sets the project's storage quota when it differs; returns the limit now in force (undefined: not managed). */
 async function reconcileQuota(
   conn: HarborConnection,
   project: HarborProjectModel,
-  limit: number,
-): Promise<number> {
+  limit: number | undefined,
+): Promise<number | undefined> {
+  if (limit === undefined) return undefined;
   const quota = await getQuota(conn, project);
   if (!quota) {
     if (limit === -1) return -1;
@@ -171,6 +198,8 @@ async function reconcileQuota(
     method: "PUT",
     path: `/quotas/${quota.id}`,
     body: { hard: { storage: limit } },
+  }).catch((err) => {
+    throw isHarborStatus(err, 401, 403) ? quotaAccessError(conn, project.name, err) : err;
   });
   return limit;
 }
@@ -194,7 +223,7 @@ async function listRepositories(conn: HarborConnection, project: string): Promis
 /** Project state as Harbor has it, keeping what only lives in Pulumi (connection, forceDestroy). */
 function outputsFrom(
   project: HarborProjectModel,
-  storageLimitBytes: number,
+  storageLimitBytes: number | undefined,
   kept: HarborConnection & { forceDestroy?: boolean },
 ): ProjectOutputs {
   const md = project.metadata ?? {};
@@ -215,8 +244,12 @@ async function readProject(id: string, props: ProjectOutputs): Promise<ProjectOu
   const conn = connectionOf(props);
   const project = await getProject(conn, Number(id));
   if (!project) return undefined;
-  const quota = await getQuota(conn, project);
-  return outputsFrom(project, quota?.hard?.storage ?? -1, props);
+  // Read the quota only when it is managed: /quotas needs a system administrator.
+  const storage =
+    props.storageLimitBytes === undefined
+      ? undefined
+      : ((await getQuota(conn, project))?.hard?.storage ?? -1);
+  return outputsFrom(project, storage, props);
 }
 
 /** The provider object serialized into each `HarborProject`'s state. */
@@ -245,7 +278,8 @@ export const harborProjectProvider: pulumi.dynamic.ResourceProvider<ProjectInput
         body: {
           project_name: inputs.name,
           metadata: projectMetadata(inputs),
-          storage_limit: inputs.storageLimitBytes,
+          // Harbor uses it only from a system administrator; the quota is reconciled below either way.
+          ...(inputs.storageLimitBytes !== undefined ? { storage_limit: inputs.storageLimitBytes } : {}),
         },
       });
     } catch (err) {
@@ -260,7 +294,7 @@ export const harborProjectProvider: pulumi.dynamic.ResourceProvider<ProjectInput
     if (!project) {
       throw new Error(`Harbor accepted project "${inputs.name}" but does not return it`);
     }
-    let storage: number;
+    let storage: number | undefined;
     try {
       storage = await reconcileQuota(conn, project, inputs.storageLimitBytes);
     } catch (err) {

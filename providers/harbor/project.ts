@@ -8,7 +8,10 @@ export interface HarborProjectArgs extends HarborConnectionArgs {
   readonly name: pulumi.Input<string>;
   /** Only members (and robots) may pull. @default true */
   readonly private?: pulumi.Input<boolean>;
-  /** Storage quota in bytes; -1 is unlimited. Setting it needs a Harbor system admin. @default -1 */
+  /**
+   * Storage quota in bytes; -1 is unlimited. Managing it needs a Harbor system administrator (Harbor serves
+   * `/quotas` to nobody else). @default undefined (not managed: Harbor's default applies, `/quotas` is never called)
+   */
   readonly storageLimitBytes?: pulumi.Input<number>;
   /** Scan images for vulnerabilities when they are pushed. @default true */
   readonly autoScan?: pulumi.Input<boolean>;
@@ -33,8 +36,8 @@ export class HarborProject extends pulumi.dynamic.Resource {
   declare public readonly name: pulumi.Output<string>;
   /** Whether the project is private, as Harbor has it. */
   declare public readonly private: pulumi.Output<boolean>;
-  /** Storage quota in bytes, -1 unlimited, as Harbor has it. */
-  declare public readonly storageLimitBytes: pulumi.Output<number>;
+  /** Storage quota in bytes, -1 unlimited, as Harbor has it; undefined when not managed. */
+  declare public readonly storageLimitBytes: pulumi.Output<number | undefined>;
   /** Whether images are scanned on push. */
   declare public readonly autoScan: pulumi.Output<boolean>;
   /** Severity at which pulls are refused, if any. */

@@ -13,12 +13,60 @@ export const DAILY = "0 0 0 * * *";
 export const TEMPLATE_LATEST_PUSHED = "latestPushedK";
 export const TEMPLATE_ALWAYS = "always";
 
+/** Keep the `count` most recently pushed artifacts that carry a tag matching `pattern`. */
+export interface KeepLatestMatching {
+  readonly pattern: string;
+  readonly count: number;
+}
+
 /** Inputs of a retention policy after `check`. */
 export interface RetentionInputs extends HarborConnection {
   readonly project: string;
   readonly keepLastPushed: number;
   readonly keepTagsMatching?: string;
+  readonly keepLatestMatching?: readonly KeepLatestMatching[];
   readonly schedule: string;
+}
+
+/** Harbor allows at most 15 rules per policy (`retentionAPI.CreateRetention`/`UpdateRetention`). */
+export const MAX_RULES = 15;
+
+const CRON_BOUNDS: readonly (readonly [number, number, (readonly string[])?])[] = [
+  [0, 59],
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12, ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]],
+  [0, 6, ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]],
+];
+
+/**
+ * Why Harbor would refuse `cron` as a retention schedule, or undefined. Harbor parses six fields
+ * (seconds first) with robfig/cron and then requires the seconds field to be exactly `0`
+ * (`utils.ValidateCronString`, src/common/utils/utils.go): `30 0 0 * * *` is refused.
+ */
+export function cronError(cron: string): string | undefined {
+  const fields = cron.split(" ");
+  if (fields.length !== 6 || fields.some((f) => f === "")) {
+    return "must be 6 fields separated by single spaces: seconds minutes hours day-of-month month day-of-week";
+  }
+  if (fields[0] !== "0") return 'the seconds field must be "0" (Harbor runs retention at most once a minute)';
+  for (const [i, field] of fields.entries()) {
+    const [min, max, names] = CRON_BOUNDS[i];
+    for (const part of field.split(",")) {
+      const m = /^(\*|\?|([0-9A-Za-z]+)(?:-([0-9A-Za-z]+))?)(?:\/(\d+))?$/.exec(part);
+      const num = (v: string) => {
+        const n = names?.indexOf(v.toUpperCase()) ?? -1;
+        return n >= 0 ? n + min : /^\d+$/.test(v) ? Number(v) : Number.NaN;
+      };
+      const lo = m?.[2] === undefined ? min : num(m[2]);
+      const hi = m?.[3] === undefined ? lo : num(m[3]);
+      if (!m || Number.isNaN(lo) || Number.isNaN(hi) || lo < min || hi > max || hi < lo || m[4] === "0") {
+        return `field ${i + 1} "${part}" is not a value, range or step within ${min}-${max}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** State of a retention policy. */
@@ -63,7 +111,14 @@ interface HarborProjectModel {
 }
 
 const REPLACE_KEYS = ["url", "project"] as const;
-const UPDATE_KEYS = ["keepLastPushed", "keepTagsMatching", "schedule", "username", "password"] as const;
+const UPDATE_KEYS = [
+  "keepLastPushed",
+  "keepTagsMatching",
+  "keepLatestMatching",
+  "schedule",
+  "username",
+  "password",
+] as const;
 
 /** Validates inputs; the schedule defaults to daily at midnight. */
 export function checkRetention(news: Record<string, unknown>): {
@@ -94,11 +149,47 @@ export function checkRetention(news: Record<string, unknown>): {
       reason: "keepTagsMatching must be a non-empty tag pattern",
     });
   }
+  const latest = news.keepLatestMatching;
+  if (latest !== undefined && !isUnknown(latest)) {
+    const ok =
+      Array.isArray(latest) &&
+      latest.every(
+        (r) =>
+          r &&
+          typeof r.pattern === "string" &&
+          r.pattern.trim() !== "" &&
+          Number.isInteger(r.count) &&
+          r.count >= 1 &&
+          r.count < 32767,
+      );
+    if (!ok) {
+      failures.push({
+        property: "keepLatestMatching",
+        reason: `keepLatestMatching must be a list of { pattern: non-empty tag pattern, count: 1-32766 }, got ${JSON.stringify(latest)}`,
+      });
+    } else {
+      const rules = 1 + (pattern === undefined ? 0 : 1) + latest.length;
+      const patterns = latest.map((r: KeepLatestMatching) => r.pattern);
+      if (rules > MAX_RULES) {
+        failures.push({
+          property: "keepLatestMatching",
+          reason: `the policy would have ${rules} rules; Harbor allows at most ${MAX_RULES}`,
+        });
+      } else if (new Set(patterns).size !== patterns.length) {
+        // Two equal rules: Harbor refuses the policy with 409 (retentionAPI.checkRuleConflict).
+        failures.push({
+          property: "keepLatestMatching",
+          reason: `keepLatestMatching names a pattern twice (${JSON.stringify(patterns)}); Harbor refuses duplicate rules`,
+        });
+      }
+    }
+  }
   const schedule = news.schedule ?? DAILY;
-  if (!isUnknown(schedule) && (typeof schedule !== "string" || schedule.trim().split(/\s+/).length !== 6)) {
+  const scheduleError = typeof schedule === "string" ? cronError(schedule) : "must be a string";
+  if (!isUnknown(schedule) && scheduleError) {
     failures.push({
       property: "schedule",
-      reason: `schedule must be a 6-field cron with seconds first (e.g. "${DAILY}"), got ${JSON.stringify(schedule)}`,
+      reason: `schedule ${JSON.stringify(schedule)} ${scheduleError} (e.g. "${DAILY}", daily at midnight)`,
     });
   }
   const inputs: RetentionInputs = compact({
@@ -106,6 +197,7 @@ export function checkRetention(news: Record<string, unknown>): {
     project: project as string,
     keepLastPushed: keep as number,
     keepTagsMatching: pattern as string | undefined,
+    keepLatestMatching: latest as KeepLatestMatching[] | undefined,
     schedule: schedule as string,
   });
   return { inputs, failures };
@@ -144,6 +236,16 @@ export function retentionRules(inputs: RetentionInputs): HarborRetentionRule[] {
       scope_selectors: ALL_REPOSITORIES,
     });
   }
+  for (const { pattern, count } of inputs.keepLatestMatching ?? []) {
+    rules.push({
+      disabled: false,
+      action: "retain",
+      template: TEMPLATE_LATEST_PUSHED,
+      params: { [TEMPLATE_LATEST_PUSHED]: count },
+      tag_selectors: [{ kind: "doublestar", decoration: "matches", pattern, extras: '{"untagged":false}' }],
+      scope_selectors: ALL_REPOSITORIES,
+    });
+  }
   return rules;
 }
 
@@ -172,18 +274,18 @@ async function getProject(conn: HarborConnection, name: string): Promise<HarborP
   }
 }
 
+/**
+ * Harbor's policy by id. Only call it for the policy the project links to: Harbor answers a missing
+ * policy with 500, not 404 (`retentionAPI.GetRetention` passes the lookup error on as is), so the
+ * project's `retention_id` is the existence test.
+ */
 async function getPolicy(conn: HarborConnection, id: string, project: string) {
-  try {
-    const res = await harborRequest<HarborRetentionPolicyModel>(conn, {
-      call: `get retention policy of project "${project}"`,
-      method: "GET",
-      path: `/retentions/${encodeURIComponent(id)}`,
-    });
-    return res.body;
-  } catch (err) {
-    if (isHarborStatus(err, 404)) return undefined;
-    throw err;
-  }
+  const res = await harborRequest<HarborRetentionPolicyModel>(conn, {
+    call: `get retention policy of project "${project}"`,
+    method: "GET",
+    path: `/retentions/${encodeURIComponent(id)}`,
+  });
+  return res.body;
 }
 
 /** State from Harbor's policy: the managed rules it recognizes, plus every rule's template for drift. */
@@ -194,13 +296,21 @@ function outputsFrom(
   id: string,
 ) {
   const active = (policy.rules ?? []).filter((r) => !r.disabled);
-  const latest = active.find((r) => r.template === TEMPLATE_LATEST_PUSHED);
+  const isAll = (r: HarborRetentionRule) => r.tag_selectors?.[0]?.pattern === "**";
+  const latest = active.find((r) => r.template === TEMPLATE_LATEST_PUSHED && isAll(r));
   const always = active.find((r) => r.template === TEMPLATE_ALWAYS);
+  const matching = active
+    .filter((r) => r.template === TEMPLATE_LATEST_PUSHED && !isAll(r))
+    .map((r) => ({
+      pattern: String(r.tag_selectors?.[0]?.pattern),
+      count: Number(r.params?.[TEMPLATE_LATEST_PUSHED] ?? 0),
+    }));
   return compact({
     ...connectionOf(kept),
     project: project.name,
     keepLastPushed: Number(latest?.params?.[TEMPLATE_LATEST_PUSHED] ?? 0),
     keepTagsMatching: always?.tag_selectors?.[0]?.pattern,
+    keepLatestMatching: matching.length > 0 || kept.keepLatestMatching ? matching : undefined,
     schedule: String(policy.trigger?.settings?.cron ?? ""),
     retentionId: Number(id),
     projectId: project.project_id,
@@ -288,13 +398,20 @@ export const harborRetentionPolicyProvider: pulumi.dynamic.ResourceProvider<
     // Gone with its project, or the project now points at another policy.
     if (!project || project.metadata?.retention_id !== id) return {};
     const policy = await getPolicy(conn, id, state.project);
-    if (!policy) return {};
     return { id, props: outputsFrom(policy, project, state, id) };
   },
 
   async update(id, _olds, news) {
     const conn = connectionOf(news);
     const project = await requireProject(conn, news.project, "update");
+    if (project.metadata?.retention_id !== id) {
+      // Harbor would answer 404 (retentionAPI.requirePolicyAccess): say what happened instead.
+      throw new Error(
+        `Cannot update retention policy ${id}: Harbor project "${project.name}" now has ` +
+          `${project.metadata?.retention_id ? `policy ${project.metadata.retention_id}` : "no retention policy"}. ` +
+          "Run `pulumi refresh` so the policy is recreated (or taken over) by the next `pulumi up`.",
+      );
+    }
     const policy = { ...retentionPolicy(news, project.project_id), id: Number(id) };
     await harborRequest(conn, {
       call: `update retention policy of project "${project.name}"`,
@@ -317,7 +434,9 @@ export const harborRetentionPolicyProvider: pulumi.dynamic.ResourceProvider<
         path: `/retentions/${encodeURIComponent(id)}`,
       });
     } catch (err) {
-      if (!isHarborStatus(err, 404)) throw err;
+      // Gone meanwhile: Harbor answers 400 "no such Retention policy" (DeleteRetention wraps the lookup error).
+      if (isHarborStatus(err, 400) && /no such Retention policy/i.test(err.detail)) return;
+      throw err;
     }
   },
 };

@@ -13,6 +13,12 @@ export interface HarborRetentionPolicyArgs extends HarborConnectionArgs {
    * (e.g. `v*` or `{release-*,prod-*}`). @default undefined (no extra rule)
    */
   readonly keepTagsMatching?: pulumi.Input<string>;
+  /**
+   * Also keep, per entry, the `count` most recently pushed artifacts with a tag matching `pattern`
+   * (Harbor's push time of an artifact is the latest of its own and its tags' push times, so adding a
+   * tag counts as a push). At most 15 rules in all. @default undefined (no extra rules)
+   */
+  readonly keepLatestMatching?: pulumi.Input<pulumi.Input<{ pattern: string; count: number }>[]>;
   /** When Harbor runs the policy: a 6-field cron, seconds first. @default "0 0 0 * * *" (daily at midnight) */
   readonly schedule?: pulumi.Input<string>;
 }
@@ -32,6 +38,8 @@ export class HarborRetentionPolicy extends pulumi.dynamic.Resource {
   declare public readonly keepLastPushed: pulumi.Output<number>;
   /** Tag pattern always kept, if any. */
   declare public readonly keepTagsMatching: pulumi.Output<string | undefined>;
+  /** Extra keep-latest rules by tag pattern, as Harbor has them. */
+  declare public readonly keepLatestMatching: pulumi.Output<{ pattern: string; count: number }[] | undefined>;
   /** Cron schedule, as Harbor has it. */
   declare public readonly schedule: pulumi.Output<string>;
   /** Templates of the rules Harbor holds (`latestPushedK`, `always`). */
@@ -45,6 +53,7 @@ export class HarborRetentionPolicy extends pulumi.dynamic.Resource {
         ...args,
         password: pulumi.secret(args.password),
         keepTagsMatching: args.keepTagsMatching,
+        keepLatestMatching: args.keepLatestMatching,
         schedule: args.schedule,
         retentionId: undefined,
         projectId: undefined,

@@ -10,12 +10,24 @@ export interface HarborRobotAccountArgs extends HarborConnectionArgs {
   readonly name: pulumi.Input<string>;
   /** Free text shown in Harbor. @default "" */
   readonly description?: pulumi.Input<string>;
-  /** Repository actions granted in the project: `["pull", "push"]` for CI, `["pull"]` for a cluster. */
+  /**
+   * Grants in the project: `pull`/`push` on its repositories (`["pull", "push"]` for CI, `["pull"]` for a
+   * cluster) and any other project-scope grant Harbor gives robots as `resource:action`, e.g. `tag:create`.
+   */
   readonly permissions: pulumi.Input<pulumi.Input<HarborRobotAction>[]>;
   /** Lifetime in days; -1 never expires. @default -1 */
   readonly duration?: pulumi.Input<number>;
   /** Keep the account but refuse its logins. @default false */
   readonly disabled?: pulumi.Input<boolean>;
+  /**
+   * Rotate the secret (Harbor's `PATCH /robots/{id}`) on the first `pulumi up` after it is this many days
+   * old; resources using `secret` are updated in the same run. @default undefined (never by age)
+   */
+  readonly rotationDays?: pulumi.Input<number>;
+  /** Rotate the secret if it was issued before this ISO 8601 instant (on-demand rotation). @default undefined */
+  readonly rotateIfIssuedBefore?: pulumi.Input<string>;
+  /** Postpone any rotation until this Unix time (seconds). @default undefined */
+  readonly holdRotationUntil?: pulumi.Input<number>;
 }
 
 /**
@@ -30,6 +42,8 @@ export class HarborRobotAccount extends pulumi.dynamic.Resource {
   declare public readonly fullName: pulumi.Output<string>;
   /** Registry password (Pulumi secret). */
   declare public readonly secret: pulumi.Output<string>;
+  /** When the current secret was issued, Unix seconds (creation or last rotation). */
+  declare public readonly secretIssuedAt: pulumi.Output<number>;
   /** Expiry in Unix seconds; -1 never. */
   declare public readonly expiresAt: pulumi.Output<number>;
   /** Project name. */
@@ -49,7 +63,11 @@ export class HarborRobotAccount extends pulumi.dynamic.Resource {
         description: args.description,
         duration: args.duration,
         disabled: args.disabled,
+        rotationDays: args.rotationDays,
+        rotateIfIssuedBefore: args.rotateIfIssuedBefore,
+        holdRotationUntil: args.holdRotationUntil,
         robotId: undefined,
+        secretIssuedAt: undefined,
         fullName: undefined,
         secret: undefined,
         expiresAt: undefined,

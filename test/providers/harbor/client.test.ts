@@ -59,9 +59,11 @@ describe("providers/harbor client", () => {
       assert.ok(err instanceof HarborApiError);
       assert.equal(err.status, 500);
       assert.equal(err.attempts, 3);
+      // The fake, like Harbor's requestid middleware, answers every call (errors too) with the caller's X-Request-Id.
+      assert.match(err.requestId ?? "", /^imaas-[0-9a-f-]{36}$/);
       assert.equal(
         err.message,
-        `Harbor call "list quotas" failed: GET /api/v2.0/quotas at ${fake.url} returned 500 UNKNOWN: injected failure (3 attempts)`,
+        `Harbor call "list quotas" failed: GET /api/v2.0/quotas at ${fake.url} returned 500 UNKNOWN: injected failure (3 attempts, X-Request-Id ${err.requestId})`,
       );
       return true;
     });
@@ -78,7 +80,7 @@ describe("providers/harbor client", () => {
         options: fast,
       });
     fake.inject("POST", "/api/v2.0/projects", 500);
-    await assert.rejects(post(), /returned 500 UNKNOWN: injected failure \(1 attempt\)/);
+    await assert.rejects(post(), /returned 500 UNKNOWN: injected failure \(1 attempt, X-Request-Id imaas-/);
     assert.equal(fake.projects.size, 0);
     fake.inject("POST", "/api/v2.0/projects", 503);
     assert.equal((await post()).status, 201);
@@ -101,7 +103,10 @@ describe("providers/harbor client", () => {
     fake.inject("GET", "/api/v2.0/quotas", 200, 1, 500);
     await assert.rejects(get({ timeoutMs: 50, maxRetries: 0 }), (err: HarborApiError) => {
       assert.equal(err.status, 0);
-      assert.match(err.message, /GET \/api\/v2\.0\/quotas at .* no answer within 50 ms \(1 attempt\)/);
+      assert.match(
+        err.message,
+        /GET \/api\/v2\.0\/quotas at .* no answer within 50 ms \(1 attempt, X-Request-Id imaas-/,
+      );
       return true;
     });
   });
@@ -114,7 +119,7 @@ describe("providers/harbor client", () => {
         { ...fake.connection, url },
         { call: "ping", method: "GET", path: "/health", options: { ...fast, maxRetries: 1 } },
       ),
-      /Harbor call "ping" failed: GET \/api\/v2\.0\/health at http:\/\/127\.0\.0\.1:\d+ could not reach Harbor: .*\(2 attempts\)/,
+      /Harbor call "ping" failed: GET \/api\/v2\.0\/health at http:\/\/127\.0\.0\.1:\d+ could not reach Harbor: .*\(2 attempts, X-Request-Id imaas-/,
     );
     fake = await new FakeHarbor().start(); // for afterEach
   });
@@ -136,6 +141,49 @@ describe("providers/harbor client", () => {
         err.status === 401 &&
         !err.message.includes("not-it") &&
         /401 UNAUTHORIZED: unauthorized/.test(err.message),
+    );
+  });
+
+  it("names Harbor's X-Request-Id of the failed answer, so the call can be found in Harbor's logs", async () => {
+    // Mirrors src/server/middleware/requestid/requestid.go: X-Request-ID on every response, the caller's if sent.
+    await assert.rejects(
+      harborRequest(fake.connection, {
+        call: "get project",
+        method: "GET",
+        path: "/projects/nope",
+        options: fast,
+      }),
+      (err: HarborApiError) => {
+        const sent = fake.requests.at(-1)!;
+        assert.equal(err.status, 404);
+        assert.ok(err.requestId?.startsWith("imaas-"));
+        assert.ok(err.message.endsWith(`(1 attempt, X-Request-Id ${err.requestId})`), err.message);
+        assert.equal(sent.path, "/api/v2.0/projects/nope");
+        return true;
+      },
+    );
+  });
+
+  it("wrong credentials are anonymous, as in Harbor: refused where anonymous may not act (401), not at the door", async () => {
+    // Mirrors basicAuth.Generate (src/server/middleware/security/basic_auth.go): a failed login yields no
+    // security context, so the request goes on as anonymous and each handler decides.
+    const wrong = { ...fake.connection, password: "not-it" };
+    await harborRequest(fake.connection, {
+      call: "create public project",
+      method: "POST",
+      path: "/projects",
+      body: { project_name: "open", metadata: { public: "true" } },
+    });
+    const read = await harborRequest<{ name: string }>(wrong, {
+      call: "get public project",
+      method: "GET",
+      path: "/projects/open",
+    });
+    assert.equal(read.body.name, "open");
+    assert.equal(fake.requests.at(-1)!.principal, "anonymous");
+    await assert.rejects(
+      harborRequest(wrong, { call: "list quotas", method: "GET", path: "/quotas", options: fast }),
+      (err: HarborApiError) => err.status === 401,
     );
   });
 

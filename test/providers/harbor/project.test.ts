@@ -27,10 +27,10 @@ describe("providers/harbor HarborProject provider", () => {
   };
 
   describe("check", () => {
-    it("fills defaults: private, unlimited storage, scan on push, no forceDestroy", () => {
+    it("fills defaults: private, quota not managed, scan on push, no forceDestroy", () => {
       const inputs = inputsFor();
       assert.equal(inputs.private, true);
-      assert.equal(inputs.storageLimitBytes, -1);
+      assert.equal("storageLimitBytes" in inputs, false);
       assert.equal(inputs.autoScan, true);
       assert.equal(inputs.forceDestroy, false);
       assert.equal("preventVulnerable" in inputs, false);
@@ -94,11 +94,133 @@ describe("providers/harbor HarborProject provider", () => {
     assert.equal(diff.changes, false);
   });
 
-  it("sets the quota after create when Harbor ignored storage_limit", async () => {
-    fake.ignoreStorageLimit = true; // as Harbor does for non-admins or a 0 limit: the system default
+  describe("as a project admin (a Harbor user without the system-administrator role)", () => {
+    it("manages a project without touching /quotas when the quota is not managed", async () => {
+      // Mirrors quotaAPI.ListQuotas/GetQuota/UpdateQuota (src/server/v2.0/handler/quota.go): all start with
+      // RequireSystemAccess. The old provider read /quotas on every create, read and update: 403 here.
+      const alice = fake.addUser("alice");
+      const inputs = { ...inputsFor(), ...alice };
+      const created = await create(inputs);
+      const read = await provider.read!(created.id, created.outs);
+      assert.deepEqual(read.props, created.outs);
+      await provider.update!(created.id, created.outs, { ...inputs, autoScan: false });
+      assert.equal(fake.projectByName("acme")!.metadata.auto_scan, "false");
+      await provider.delete!(created.id, created.outs);
+      assert.equal(fake.projects.size, 0);
+      const quotaCalls = fake.requests.filter((r) => r.path.startsWith("/api/v2.0/quotas"));
+      assert.deepEqual(quotaCalls, []);
+    });
+
+    it("refuses a managed quota with one message naming the missing right, and leaves nothing behind", async () => {
+      const alice = fake.addUser("alice");
+      await assert.rejects(
+        provider.create({ ...inputsFor({ storageLimitBytes: 5000 }), ...alice }),
+        (err: Error) => {
+          assert.match(err.message, /GET \/api\/v2\.0\/quotas .* returned 403 FORBIDDEN: alice/);
+          assert.match(err.message, /Harbor user "alice" may not manage the storage quota of project "acme"/);
+          assert.match(err.message, /only to system administrators/);
+          assert.match(err.message, /imaas:registry\.adminUser/);
+          return true;
+        },
+      );
+      assert.equal(fake.projects.size, 0, "the new project is rolled back");
+    });
+
+    it("Harbor ignores a non-admin's storage_limit and applies its default", async () => {
+      // Mirrors projectAPI.CreateProject: `!a.isSysAdmin(...)` replaces StorageLimit with storage_per_project.
+      fake.defaultStorageLimit = 1024;
+      const alice = fake.addUser("alice");
+      const res = await fetch(`${fake.url}/api/v2.0/projects`, {
+        method: "POST",
+        headers: {
+          Authorization: `Basic ${Buffer.from(`alice:${alice.password}`).toString("base64")}`,
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify({ project_name: "acme", storage_limit: 5000 }),
+      });
+      assert.equal(res.status, 201);
+      assert.equal(fake.quotaOf(fake.projectByName("acme")!.project_id)!.hard.storage, 1024);
+    });
+
+    it("a project that is gone or not theirs is a 403, and the provider says both are possible", async () => {
+      // Mirrors BaseAPI.RequireProjectAccess: the access check runs first, so only a system administrator
+      // is told that a project does not exist (404); everyone else gets 403.
+      const alice = fake.addUser("alice");
+      const inputs = { ...inputsFor(), ...alice };
+      const created = await create(inputs);
+      assert.equal((await adminCall(fake, "DELETE", `/projects/${created.id}`)).status, 200);
+      await assert.rejects(provider.read!(created.id, created.outs), (err: Error) => {
+        assert.match(err.message, /returned 403 FORBIDDEN/);
+        assert.match(
+          err.message,
+          /either it lacks the project-admin role there or the project no longer exists/,
+        );
+        return true;
+      });
+      // The administrator sees the truth, so a refresh as admin drops it.
+      assert.equal((await provider.read!(created.id, { ...created.outs, ...fake.connection })).id, undefined);
+    });
+  });
+
+  it("sets the quota after create when Harbor applied its default instead (limit 0 or missing)", async () => {
+    // Mirrors projectAPI.CreateProject: StorageLimit nil or 0 → storage_per_project.
+    fake.defaultStorageLimit = 1024;
     const created = await create(inputsFor({ storageLimitBytes: 5000 }));
     assert.equal(fake.quotaOf(Number(created.id))!.hard.storage, 5000);
-    assert.equal((created.outs as ProjectOutputs).storageLimitBytes, 5000);
+    assert.equal(created.outs.storageLimitBytes, 5000);
+  });
+
+  it("says so when Harbor has per-project quotas switched off and a quota is asked for", async () => {
+    // Mirrors projectAPI.CreateProject: with quota_per_project_enable off no quota is created.
+    fake.quotaPerProject = false;
+    await assert.rejects(
+      provider.create(inputsFor({ storageLimitBytes: 5000 })),
+      /Harbor has no storage quota for project "acme" \(is per-project quota disabled\?\)/,
+    );
+    assert.equal(fake.projects.size, 0);
+    const created = await create(inputsFor());
+    assert.equal(created.outs.storageLimitBytes, undefined);
+  });
+
+  it("sends metadata as strings: Harbor's ProjectMetadata model refuses anything else", async () => {
+    // Mirrors api/v2.0/swagger.yaml ProjectMetadata (every property `type: string`): go-swagger refuses the body.
+    const bad = await adminCall(fake, "POST", "/projects", {
+      project_name: "acme",
+      metadata: { public: false },
+    });
+    assert.equal(bad.status, 400);
+    assert.match(
+      await bad.text(),
+      /cannot unmarshal bool into Go struct field ProjectMetadata\.metadata\.public of type string/,
+    );
+    await create(inputsFor({ preventVulnerable: "high" }));
+    const post = fake.requests.filter((r) => r.method === "POST" && r.path === "/api/v2.0/projects").at(-1)!;
+    for (const v of Object.values((post.body as { metadata: Record<string, unknown> }).metadata)) {
+      assert.equal(typeof v, "string");
+    }
+  });
+
+  it("Harbor drops unknown metadata keys and bounds storage_limit; check refuses the same bounds first", async () => {
+    // Mirrors lib.ValidateQuotaLimit (src/lib/quota_storage_limit.go): -1 or 1..1024 TB.
+    const res = await adminCall(fake, "POST", "/projects", {
+      project_name: "acme",
+      metadata: { public: "false", color: "blue" },
+      storage_limit: 1024 * 2 ** 40 + 1,
+    });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /exceeded 1024TB/);
+    assert.equal(
+      (await adminCall(fake, "POST", "/projects", { project_name: "acme", metadata: { color: "blue" } }))
+        .status,
+      201,
+    );
+    assert.deepEqual(fake.projectByName("acme")!.metadata, { public: "false" });
+    assert.deepEqual(
+      checkProject({ ...fake.connection, name: "x", storageLimitBytes: 1024 * 2 ** 40 + 1 }).failures.map(
+        (f) => f.property,
+      ),
+      ["storageLimitBytes"],
+    );
   });
 
   it("fails with Harbor's message when the project already exists (409)", async () => {
@@ -198,6 +320,26 @@ describe("providers/harbor HarborProject provider", () => {
       "/api/v2.0/projects/acme/repositories/team%252Fbilling",
       `/api/v2.0/projects/${created.id}`,
     ]);
+  });
+
+  it("forceDestroy pages through more than 100 repositories within Harbor's page_size cap", async () => {
+    // Mirrors the swagger `pageSize` parameter (`maximum: 100`, go-swagger answers 422 above it) and
+    // BaseAPI.Links / X-Total-Count on list answers.
+    const over = await adminCall(fake, "GET", "/projects/acme/repositories?page_size=101");
+    assert.equal(over.status, 404); // no project yet: the admin is told so
+    const created = await create(inputsFor({ forceDestroy: true }));
+    for (let i = 0; i < 130; i++) fake.push("acme", `svc-${i}`, "v1");
+    const page = await adminCall(fake, "GET", "/projects/acme/repositories?page_size=101");
+    assert.equal(page.status, 422);
+    const first = await adminCall(fake, "GET", "/projects/acme/repositories?page=1&page_size=100");
+    assert.equal(first.headers.get("x-total-count"), "130");
+    assert.match(first.headers.get("link") ?? "", /page=2&page_size=100>; rel="next"/);
+    await provider.delete!(created.id, created.outs);
+    assert.equal(fake.projectByName("acme"), undefined);
+    assert.equal(
+      fake.requests.filter((r) => r.method === "DELETE" && r.path.includes("/repositories/")).length,
+      130,
+    );
   });
 
   it("deletes an empty project", async () => {

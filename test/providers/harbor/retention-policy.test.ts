@@ -2,9 +2,11 @@ import * as assert from "node:assert/strict";
 import { checkProject, harborProjectProvider } from "../../../providers/harbor/project-provider";
 import {
   checkRetention,
+  cronError,
   DAILY,
   harborRetentionPolicyProvider as provider,
   type RetentionOutputs,
+  retentionPolicy,
 } from "../../../providers/harbor/retention-policy-provider";
 import { adminCall, FakeHarbor } from "./fake-harbor";
 
@@ -125,6 +127,151 @@ describe("providers/harbor HarborRetentionPolicy provider", () => {
     assert.equal(second.id, first.id);
     assert.equal(fake.retentions.size, 1);
     assert.deepEqual(fake.retentions.get(Number(first.id))!.rules[0].params, { latestPushedK: 7 });
+  });
+
+  it("refuses a schedule Harbor refuses: six fields, seconds exactly 0, values in range", async () => {
+    // Mirrors utils.ValidateCronString (src/common/utils/utils.go), run by ValidateRetentionPolicy on
+    // create and update: robfig's 6-field parser, then the seconds field must be "0". The old check only
+    // counted fields, so "30 0 0 * * *" reached Harbor and failed there.
+    for (const bad of [
+      "30 0 0 * * *",
+      "0 0 * * *",
+      "@daily",
+      "0 61 0 * * *",
+      "0 0 0 * * MON-FOO",
+      "0  0 0 * * *",
+    ]) {
+      assert.ok(cronError(bad), bad);
+    }
+    for (const good of [DAILY, "0 30 2 * * SUN", "0 */15 * * * *", "0 0 1,13 1-15 JAN-JUN ?"]) {
+      assert.equal(cronError(good), undefined, good);
+    }
+    const { failures } = checkRetention({
+      ...fake.connection,
+      project: "acme",
+      keepLastPushed: 1,
+      schedule: "30 0 0 * * *",
+    });
+    assert.match(failures[0].reason, /seconds field must be "0"/);
+    const res = await adminCall(fake, "POST", "/retentions", {
+      ...retentionPolicy(inputsFor(), projectId),
+      trigger: { kind: "Schedule", settings: { cron: "30 0 0 * * *" } },
+    });
+    assert.equal(res.status, 400);
+    assert.match(
+      await res.text(),
+      /the 1st field \(indicating Seconds of time\) of the cron setting must be 0/,
+    );
+  });
+
+  it("refuses more than 15 rules or a duplicate rule, as Harbor does", async () => {
+    // Mirrors retentionAPI.CreateRetention/UpdateRetention: len(rules) > 15 → 400; checkRuleConflict → 409.
+    const many = Array.from({ length: 14 }, (_, i) => ({ pattern: `p${i}-*`, count: 1 }));
+    const { failures } = checkRetention({
+      ...fake.connection,
+      project: "acme",
+      keepLastPushed: 1,
+      keepTagsMatching: "v*",
+      keepLatestMatching: many,
+    });
+    assert.match(failures[0].reason, /16 rules; Harbor allows at most 15/);
+    const dup = checkRetention({
+      ...fake.connection,
+      project: "acme",
+      keepLastPushed: 1,
+      keepLatestMatching: [
+        { pattern: "a-*", count: 1 },
+        { pattern: "a-*", count: 2 },
+      ],
+    });
+    assert.match(dup.failures[0].reason, /names a pattern twice/);
+    const policy = retentionPolicy(inputsFor(), projectId);
+    const tooMany = await adminCall(fake, "POST", "/retentions", {
+      ...policy,
+      rules: Array(16).fill(policy.rules[0]),
+    });
+    assert.equal(tooMany.status, 400);
+    const twice = await adminCall(fake, "POST", "/retentions", {
+      ...policy,
+      rules: [policy.rules[0], policy.rules[0]],
+    });
+    assert.equal(twice.status, 409);
+    assert.match(await twice.text(), /rule 1 is conflict with rule 0/);
+  });
+
+  it("a policy gone from Harbor: GET answers 500, DELETE 400 — the provider asks the project and treats it as gone", async () => {
+    // Mirrors retentionAPI.GetRetention (lookup error sent as is: 500) and DeleteRetention (BadRequestError: 400).
+    const created = await create(inputsFor());
+    const missing = Number(created.id) + 100;
+    assert.equal((await adminCall(fake, "GET", `/retentions/${missing}`)).status, 500);
+    assert.equal((await adminCall(fake, "DELETE", `/retentions/${missing}`)).status, 400);
+    // Deleted while the project still links it (a race with the delete): the 400 means gone.
+    fake.retentions.delete(Number(created.id));
+    await provider.delete!(created.id, created.outs);
+    // Link removed as well: read reports it gone without asking /retentions (which would answer 500).
+    delete fake.projects.get(projectId)!.metadata.retention_id;
+    const before = fake.requests.length;
+    assert.equal((await provider.read!(created.id, created.outs)).id, undefined);
+    assert.deepEqual(
+      fake.requests.slice(before).filter((r) => r.path.startsWith("/api/v2.0/retentions")),
+      [],
+    );
+  });
+
+  it("update of a policy the project no longer links says to refresh, instead of Harbor's bare 404", async () => {
+    // Mirrors retentionAPI.requirePolicyAccess: the project's retention_id must be the policy's id, else 404.
+    const created = await create(inputsFor());
+    const other = await adminCall(
+      fake,
+      "PUT",
+      `/retentions/${Number(created.id) + 7}`,
+      retentionPolicy(inputsFor(), projectId),
+    );
+    assert.equal(other.status, 404);
+    assert.equal((await adminCall(fake, "DELETE", `/retentions/${created.id}`)).status, 200);
+    await assert.rejects(
+      provider.update!(created.id, created.outs, inputsFor({ keepLastPushed: 3 })),
+      /project "acme" now has no retention policy\. Run `pulumi refresh`/,
+    );
+  });
+
+  it("deleting the project deletes its retention policy", async () => {
+    // Mirrors the project-deletion event handler (src/controller/event/handler/internal/project.go):
+    // retention.Ctl.DeleteRetentionByProject.
+    const created = await create(inputsFor());
+    assert.equal((await adminCall(fake, "DELETE", `/projects/${projectId}`)).status, 200);
+    assert.equal(fake.retentions.size, 0);
+    assert.equal((await provider.read!(created.id, created.outs)).id, undefined);
+  });
+
+  it("keep-latest-by-pattern rules round-trip: create, read and diff agree", async () => {
+    const inputs = inputsFor({
+      keepTagsMatching: "prod-*",
+      keepLatestMatching: [{ pattern: "test-*", count: 5 }],
+    });
+    const created = await create(inputs);
+    const policy = fake.retentions.get(Number(created.id))!;
+    assert.deepEqual(
+      policy.rules.map((r) => [r.template, (r.tag_selectors as { pattern: string }[])[0].pattern, r.params]),
+      [
+        ["latestPushedK", "**", { latestPushedK: 10 }],
+        ["always", "prod-*", {}],
+        ["latestPushedK", "test-*", { latestPushedK: 5 }],
+      ],
+    );
+    const read = await provider.read!(created.id, created.outs);
+    assert.deepEqual(read.props, created.outs);
+    assert.equal((await provider.diff!(created.id, read.props as RetentionOutputs, inputs)).changes, false);
+    assert.equal(
+      (
+        await provider.diff!(
+          created.id,
+          read.props as RetentionOutputs,
+          inputsFor({ keepTagsMatching: "prod-*" }),
+        )
+      ).changes,
+      true,
+    );
   });
 
   it("fails clearly when the project does not exist", async () => {
