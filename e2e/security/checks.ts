@@ -1,175 +1,82 @@
 /**
  * The Kubernetes Multi-Tenancy Benchmark checks (kubernetes-sigs/multi-tenancy, kubectl-mtb) and the
- * platform's own isolation promises, as data: one entry per check, run by run.ts for every tenant,
+ * platform's own isolation promises, as data: one entry per check (id, title, actor, environments, and
+ * `run`, which builds the requests and states the expected outcome), run by run.ts for every tenant,
  * environment and actor it applies to. Adding a check is adding an entry.
  *
  * Actors: `people` runs as the tenant's owner and as a member (impersonating the platform's RBAC groups);
- * `owner` as the owner only; `deployer` as the identity that applies workloads — in this platform tenant
- * people never create pods or Services themselves (they have no RBAC for it: workloads arrive through
- * Argo CD), so the pod and Service admission checks run as the deployer, where admission (Pod Security,
- * the platform's ValidatingAdmissionPolicies, ResourceQuota) is what stands between a tenant's manifests
- * and the cluster. A `people` check also proves the people cannot create pods at all.
+ * `owner` as the owner only; `deployer` as the identity that applies workloads. In this platform tenant
+ * people never create pods or Services themselves (no RBAC for it, which PEOPLE-NO-PODS proves: workloads
+ * arrive through Argo CD), so the pod and Service admission checks run as the deployer — the cluster
+ * admin here, whom neither Pod Security nor the platform's pod and Service policies exempt — where
+ * admission is what stands between a tenant's manifests and the cluster. `cluster` checks run once per
+ * namespace with no actor.
+ *
+ * Every refusal is checked for its reason (`because`), so a probe refused for something other than the
+ * one thing under test does not pass; each family has a positive control that must be admitted.
  */
-import type { Environment } from "../../model/environments";
-import { type Actor, canI, type Identity, kubectl, type KubectlResult, reason, refused } from "./engine";
-
-export interface CheckContext {
-  readonly tenant: string;
-  readonly env: Environment;
-  readonly namespace: string;
-  /** Namespaces of every other tenant. */
-  readonly otherTenantNamespaces: readonly string[];
-  /** Cluster-scoped resource names (`nodes`, `clusterroles.rbac.authorization.k8s.io`, …). */
-  readonly clusterResources: readonly string[];
-  readonly registry: string;
-  readonly baseImageProject: string;
-  /** Another tenant, for cross-tenant image checks. */
-  readonly otherTenant: string;
-  readonly actor?: Actor;
-}
-
-export interface Outcome {
-  readonly pass: boolean;
-  readonly detail: string;
-}
-
-export interface Check {
-  readonly id: string;
-  readonly title: string;
-  readonly as: "people" | "owner" | "deployer";
-  /** Environments it runs in; default every environment of the tenant. */
-  readonly envs?: readonly Environment[];
-  run(ctx: CheckContext, id: Identity): Outcome;
-}
-
-// ---- manifests -----------------------------------------------------------------------------------
-
-interface PodOptions {
-  image?: string;
-  pullPolicy?: string;
-  podSecurity?: Record<string, unknown>;
-  container?: Record<string, unknown>;
-  spec?: Record<string, unknown>;
-  cpu?: string;
-}
-
-/** A pod that passes every rule, with one thing changed by `o`. */
-export function pod(ctx: CheckContext, name: string, o: PodOptions = {}): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name, namespace: ctx.namespace },
-    spec: {
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 10802,
-        seccompProfile: { type: "RuntimeDefault" },
-        ...o.podSecurity,
-      },
-      containers: [
-        {
-          name: "probe",
-          image: o.image ?? `${ctx.registry}/${ctx.tenant}/probe:1.0.0`,
-          imagePullPolicy: o.pullPolicy ?? "Always",
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            capabilities: { drop: ["ALL"] },
-            ...o.container,
-          },
-          resources: {
-            requests: { cpu: "50m", memory: "64Mi" },
-            limits: { cpu: o.cpu ?? "100m", memory: "128Mi" },
-          },
-        },
-      ],
-      ...o.spec,
-    },
-  });
-}
-
-function service(ctx: CheckContext, type: string): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name: `probe-${type.toLowerCase()}`, namespace: ctx.namespace },
-    spec: { type, selector: { app: "probe" }, ports: [{ port: 8290 }] },
-  });
-}
-
-const dryCreate = (id: Identity, manifest: string): KubectlResult =>
-  kubectl(id, ["create", "--dry-run=server", "-o", "name", "-f", "-"], manifest);
-
-const expectRefused = (r: KubectlResult, what: string): Outcome =>
-  refused(r)
-    ? { pass: true, detail: `refused: ${reason(r)}` }
-    : { pass: false, detail: `${what} was NOT refused (${r.code === 0 ? r.out.trim() : reason(r)})` };
-const expectAllowed = (r: KubectlResult, what: string): Outcome =>
-  r.code === 0
-    ? { pass: true, detail: `${what} admitted` }
-    : { pass: false, detail: `${what} refused: ${reason(r)}` };
-
-/** Resource rules an identity holds in a namespace (`kubectl auth can-i --list`), as resource → verbs. */
-function rulesIn(id: Identity, namespace: string): Map<string, string[]> {
-  const r = kubectl(id, ["auth", "can-i", "--list", "-n", namespace]);
-  const rules = new Map<string, string[]>();
-  for (const line of r.out.split("\n").slice(1)) {
-    if (!line.trim() || line.startsWith(" ")) continue; // non-resource URL lines start with spaces
-    const resource = line.split(/\s+/)[0];
-    const verbs = /\[([^\]]*)\]\s*$/.exec(line)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-    rules.set(resource, [...(rules.get(resource) ?? []), ...verbs]);
-  }
-  return rules;
-}
-
-/** The `spec.hard` of the platform's quota in a namespace ({} when it cannot be read). */
-function quotaHard(id: Identity, namespace: string): Record<string, string> {
-  const r = kubectl(id, [
-    "get",
-    "resourcequota",
-    "tenant-quota",
-    "-n",
-    namespace,
-    "-o",
-    "jsonpath={.spec.hard}",
-  ]);
-  return r.code === 0 ? (JSON.parse(r.out || "{}") as Record<string, string>) : {};
-}
-
-/** Self-introspection every authenticated user has by Kubernetes' defaults (system:basic-user). */
-const SELF_REVIEWS = /^self(subject(access|rules)?)?reviews\./;
+import { admin, kubectl, reason, refusedBy } from "./engine";
+import { NETWORK_CHECKS } from "./network-checks";
+import {
+  allRefused,
+  attr,
+  type Check,
+  dryCreate,
+  expectAllowed,
+  expectRefused,
+  pod,
+  platformRole,
+  podManifest,
+  quota,
+  RBAC_DENIED,
+  selfReview,
+  service,
+  VERBS,
+} from "./probe";
+import { TOKEN_CHECKS } from "./token-checks";
 
 // ---- the checks ----------------------------------------------------------------------------------
 
-const VERBS = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
-
-export const CHECKS: readonly Check[] = [
+/** The benchmark checks and the platform's own; then the service-account and network families. */
+const BENCHMARK_CHECKS: readonly Check[] = [
   {
     id: "MTB-PL1-CC-CPI-1",
     title: "Block access to cluster resources",
     as: "people",
-    run(ctx, id) {
-      const rules = rulesIn(id, ctx.namespace);
-      const cluster = [...rules.entries()].filter(([res, verbs]) => {
-        const plain = res.split(".")[0];
-        const isCluster = ctx.clusterResources.some(
-          (c) => c === res || (c.split(".")[0] === plain && !res.includes(".")),
-        );
-        return isCluster && !SELF_REVIEWS.test(res) && verbs.some((v) => VERBS.includes(v) || v === "*");
-      });
-      if (cluster.length > 0)
-        return { pass: false, detail: `holds ${cluster.map(([r, v]) => `${r} [${v}]`).join(", ")}` };
-      for (const args of [
-        ["get", "nodes"],
-        ["get", "namespaces"],
-        ["get", "clusterroles"],
-        ["create", "namespace", `probe-${ctx.tenant}`, "--dry-run=server"],
-      ]) {
-        const r = kubectl(id, args);
-        if (!refused(r)) return { pass: false, detail: `kubectl ${args.join(" ")} was not refused` };
-      }
+    async run(ctx, id) {
+      const cluster = ctx.cluster.resources.filter((r) => !r.namespaced);
+      const attrs = cluster
+        .flatMap((r) => VERBS.map((verb) => ({ verb, group: r.group, resource: r.resource })))
+        .filter((a) => !selfReview(a));
+      const held = await ctx.api.allowedOf(id, attrs);
+      if (held.length > 0) return { pass: false, detail: `allowed: ${held.map(attr).join(", ")}` };
+      const real = allRefused(
+        [
+          ["get", "nodes"],
+          ["get", "namespaces"],
+          ["get", "clusterroles"],
+          ["get", "validatingadmissionpolicies"],
+          ["create", "namespace", `probe-${ctx.tenant}`, "--dry-run=server"],
+          [
+            "create",
+            "clusterrolebinding",
+            "probe",
+            "--clusterrole=view",
+            "--group=probe",
+            "--dry-run=server",
+          ],
+          ["delete", "validatingadmissionpolicy", "imaas-tenant-images", "--dry-run=server"],
+          ["label", "namespace", ctx.namespace, "probe=1", "--dry-run=server"],
+        ].map((args) => ({
+          what: `kubectl ${args.join(" ")}`,
+          run: () => kubectl(id, args),
+          because: RBAC_DENIED,
+        })),
+      );
+      if (real.failed) return real.failed;
       return {
         pass: true,
-        detail: `no cluster-scoped rule among ${ctx.clusterResources.length} resources × ${VERBS.length} verbs; real requests refused`,
+        detail: `${attrs.length} access reviews denied (${cluster.length} cluster-scoped resources × ${VERBS.length} verbs, self reviews excepted); ${real.layers.length} real requests refused by RBAC`,
       };
     },
   },
@@ -177,26 +84,58 @@ export const CHECKS: readonly Check[] = [
     id: "MTB-PL1-BC-CPI-2",
     title: "Block modification of the platform's multi-tenant resources",
     as: "people",
-    run(ctx, id) {
-      const attempts: string[][] = [
-        ["delete", "resourcequota", "tenant-quota"],
-        ["delete", "limitrange", "tenant-limits"],
-        ["delete", "networkpolicy", "default-deny"],
-        ["label", "networkpolicy", "default-deny", "probe=1", "--overwrite"],
-        ["delete", "rolebinding", ctx.env === "prod" ? "tenant-viewer" : "tenant-owner"],
-        [
-          "label",
-          "rolebinding",
-          ctx.env === "prod" ? "tenant-viewer" : "tenant-owner",
-          "probe=1",
-          "--overwrite",
-        ],
+    async run(ctx, id) {
+      const objects = [
+        ["resourcequota", "tenant-quota"],
+        ["limitrange", "tenant-limits"],
+        ["networkpolicy", "default-deny"],
+        ["rolebinding", platformRole(ctx.env)],
+        ["role", platformRole(ctx.env)],
       ];
-      for (const a of attempts) {
-        const r = kubectl(id, [...a, "-n", ctx.namespace, "--dry-run=server"]);
-        if (!refused(r)) return { pass: false, detail: `kubectl ${a.join(" ")} was not refused` };
+      const layers: string[] = [];
+      for (const [kind, name] of objects) {
+        const current = kubectl(admin, ["get", kind, name, "-n", ctx.namespace, "-o", "json"]);
+        if (current.code !== 0) return { pass: false, detail: `${kind}/${name} missing: ${reason(current)}` };
+        const changed = JSON.parse(current.out);
+        changed.metadata.labels = { ...changed.metadata.labels, "imaas.io/probe": "1" };
+        const r = allRefused([
+          {
+            what: `update ${kind}/${name}`,
+            run: () => kubectl(id, ["replace", "--dry-run=server", "-f", "-"], JSON.stringify(changed)),
+          },
+          {
+            what: `patch ${kind}/${name}`,
+            run: () =>
+              kubectl(id, [
+                "label",
+                kind,
+                name,
+                "probe=1",
+                "--overwrite",
+                "-n",
+                ctx.namespace,
+                "--dry-run=server",
+              ]),
+          },
+          {
+            what: `delete ${kind}/${name}`,
+            run: () => kubectl(id, ["delete", kind, name, "-n", ctx.namespace, "--dry-run=server"]),
+          },
+        ]);
+        if (r.failed) return r.failed;
+        const by = refusedBy(kubectl(id, ["delete", kind, name, "-n", ctx.namespace, "--dry-run=server"]));
+        layers.push(`${kind}: ${by}`);
       }
-      return { pass: true, detail: "quota, limit range, network policies and role bindings are untouchable" };
+      // deletecollection: one request for every network policy of the namespace.
+      const path = `/apis/networking.k8s.io/v1/namespaces/${ctx.namespace}/networkpolicies?dryRun=All`;
+      const before = ctx.cluster.policies.filter((p) => p.namespace === ctx.namespace).length;
+      const dc = await ctx.api.request("DELETE", path, undefined, id);
+      if (dc.status < 400)
+        return { pass: false, detail: `deletecollection of networkpolicies admitted (${dc.status})` };
+      const after = (await ctx.api.request("GET", path.replace("?dryRun=All", ""))).body.items?.length ?? 0;
+      if (after < before) return { pass: false, detail: `network policies went from ${before} to ${after}` };
+      layers.push(`deletecollection networkpolicies: ${refusedBy(dc)}`);
+      return { pass: true, detail: `update, patch, delete refused — ${layers.join("; ")}` };
     },
   },
   {
@@ -210,6 +149,7 @@ export const CHECKS: readonly Check[] = [
           pod(ctx, "probe-caps", { container: { capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } } }),
         ),
         "a pod adding NET_ADMIN",
+        /unrestricted capabilities/,
       ),
   },
   {
@@ -220,12 +160,14 @@ export const CHECKS: readonly Check[] = [
       expectRefused(
         dryCreate(id, pod(ctx, "probe-root", { podSecurity: { runAsNonRoot: false, runAsUser: 0 } })),
         "a root pod",
+        /runAsNonRoot|runAsUser=0/,
       ),
   },
   {
     id: "MTB-PL1-BC-CPI-5",
     title: "Block privileged containers",
     as: "deployer",
+    // privileged: true is only valid with allowPrivilegeEscalation: true; the reason must name privileged.
     run: (ctx, id) =>
       expectRefused(
         dryCreate(
@@ -233,6 +175,7 @@ export const CHECKS: readonly Check[] = [
           pod(ctx, "probe-priv", { container: { privileged: true, allowPrivilegeEscalation: true } }),
         ),
         "a privileged pod",
+        /privileged \(container/,
       ),
   },
   {
@@ -243,6 +186,7 @@ export const CHECKS: readonly Check[] = [
       expectRefused(
         dryCreate(id, pod(ctx, "probe-escalate", { container: { allowPrivilegeEscalation: true } })),
         "a pod allowing privilege escalation",
+        /allowPrivilegeEscalation/,
       ),
   },
   {
@@ -256,9 +200,11 @@ export const CHECKS: readonly Check[] = [
     title: "Tenant people cannot create pods or Services directly (workloads arrive through Argo CD)",
     as: "people",
     run(ctx, id) {
-      const p = dryCreate(id, pod(ctx, "probe-direct"));
-      if (!refused(p)) return { pass: false, detail: "a person created a pod directly" };
-      return expectRefused(dryCreate(id, service(ctx, "ClusterIP")), "a Service created by a person");
+      const r = allRefused([
+        { what: "a pod", run: () => dryCreate(id, pod(ctx, "probe-direct")), because: RBAC_DENIED },
+        { what: "a Service", run: () => dryCreate(id, service(ctx, "ClusterIP")), because: RBAC_DENIED },
+      ]);
+      return r.failed ?? { pass: true, detail: "pods and Services refused by RBAC" };
     },
   },
   {
@@ -266,12 +212,19 @@ export const CHECKS: readonly Check[] = [
     title: "Block use of host path volumes and NodePort services",
     as: "deployer",
     run(ctx, id) {
-      const hp = dryCreate(
-        id,
-        pod(ctx, "probe-hostpath", { spec: { volumes: [{ name: "h", hostPath: { path: "/etc" } }] } }),
+      const hp = expectRefused(
+        dryCreate(
+          id,
+          pod(ctx, "probe-hostpath", { spec: { volumes: [{ name: "h", hostPath: { path: "/etc" } }] } }),
+        ),
+        "a hostPath pod",
+        /hostPath/,
       );
-      if (!refused(hp)) return { pass: false, detail: "a hostPath pod was not refused" };
-      return expectRefused(dryCreate(id, service(ctx, "NodePort")), "a NodePort Service");
+      if (!hp.pass) return hp;
+      const np = expectRefused(dryCreate(id, service(ctx, "NodePort")), "a NodePort Service", /NodePort/);
+      if (!np.pass) return np;
+      const cip = expectAllowed(dryCreate(id, service(ctx, "ClusterIP")), "control: a ClusterIP Service");
+      return cip.pass ? { pass: true, detail: `${hp.detail} | ${np.detail} | ${cip.detail}` } : cip;
     },
   },
   {
@@ -279,11 +232,16 @@ export const CHECKS: readonly Check[] = [
     title: "Block use of host networking and ports",
     as: "deployer",
     run(ctx, id) {
-      const net = dryCreate(id, pod(ctx, "probe-hostnet", { spec: { hostNetwork: true } }));
-      if (!refused(net)) return { pass: false, detail: "a hostNetwork pod was not refused" };
-      const port = JSON.parse(pod(ctx, "probe-hostport"));
+      const net = expectRefused(
+        dryCreate(id, pod(ctx, "probe-hostnet", { spec: { hostNetwork: true } })),
+        "a hostNetwork pod",
+        /hostNetwork/,
+      );
+      if (!net.pass) return net;
+      const port = podManifest(ctx, "probe-hostport");
       port.spec.containers[0].ports = [{ containerPort: 8290, hostPort: 8290 }];
-      return expectRefused(dryCreate(id, JSON.stringify(port)), "a hostPort pod");
+      const hp = expectRefused(dryCreate(id, JSON.stringify(port)), "a hostPort pod", /hostPort/);
+      return hp.pass ? { pass: true, detail: `${net.detail} | ${hp.detail}` } : hp;
     },
   },
   {
@@ -291,51 +249,100 @@ export const CHECKS: readonly Check[] = [
     title: "Block use of host PID",
     as: "deployer",
     run: (ctx, id) =>
-      expectRefused(dryCreate(id, pod(ctx, "probe-hostpid", { spec: { hostPID: true } })), "a hostPID pod"),
+      expectRefused(
+        dryCreate(id, pod(ctx, "probe-hostpid", { spec: { hostPID: true } })),
+        "a hostPID pod",
+        /hostPID/,
+      ),
   },
   {
     id: "MTB-PL1-BC-HI-5",
     title: "Block use of host IPC",
     as: "deployer",
     run: (ctx, id) =>
-      expectRefused(dryCreate(id, pod(ctx, "probe-hostipc", { spec: { hostIPC: true } })), "a hostIPC pod"),
+      expectRefused(
+        dryCreate(id, pod(ctx, "probe-hostipc", { spec: { hostIPC: true } })),
+        "a hostIPC pod",
+        /hostIPC/,
+      ),
   },
   {
     id: "MTB-PL1-CC-TI-1",
     title: "Block modification of resource quotas",
     as: "people",
-    run(ctx, id) {
-      const r = kubectl(id, [
-        "patch",
-        "resourcequota",
-        "tenant-quota",
-        "-n",
-        ctx.namespace,
-        "--dry-run=server",
-        "--type=merge",
-        "-p",
-        '{"spec":{"hard":{"pods":"1000"}}}',
-      ]);
-      return expectRefused(r, "patching the quota");
+    async run(ctx, id) {
+      const held = await ctx.api.allowedOf(
+        id,
+        ["create", "update", "patch", "delete", "deletecollection"].map((verb) => ({
+          verb,
+          group: "",
+          resource: "resourcequotas",
+          namespace: ctx.namespace,
+        })),
+      );
+      if (held.length > 0) return { pass: false, detail: `allowed: ${held.map(attr).join(", ")}` };
+      return expectRefused(
+        kubectl(id, [
+          "patch",
+          "resourcequota",
+          "tenant-quota",
+          "-n",
+          ctx.namespace,
+          "--dry-run=server",
+          "--type=merge",
+          "-p",
+          '{"spec":{"hard":{"pods":"1000"}}}',
+        ]),
+        "patching the quota",
+        RBAC_DENIED,
+      );
     },
   },
   {
     id: "MTB-PL1-CC-TI-2",
     title: "Block access to other tenants' resources",
     as: "people",
-    run(ctx, id) {
+    async run(ctx, id) {
+      // Rules review: nothing at all in any other tenant's namespace.
       for (const ns of ctx.otherTenantNamespaces) {
-        const rules = [...rulesIn(id, ns).keys()].filter((r) => !SELF_REVIEWS.test(r));
-        if (rules.length > 0) return { pass: false, detail: `holds ${rules.join(", ")} in ${ns}` };
+        const { rules, incomplete } = await ctx.api.rules(id, ns);
+        const own = rules.filter(
+          (r) => !(r.resources ?? []).every((res) => /^self(subject(access|rules)?)?reviews$/.test(res)),
+        );
+        if (own.length > 0 || incomplete)
+          return {
+            pass: false,
+            detail: `in ${ns}: ${incomplete ? "incomplete review; " : ""}${JSON.stringify(own)}`,
+          };
       }
-      const sample = ctx.otherTenantNamespaces[0];
-      if (sample) {
-        const r = kubectl(id, ["get", "pods", "-n", sample]);
-        if (!refused(r)) return { pass: false, detail: `kubectl get pods -n ${sample} was not refused` };
-      }
+      // Access reviews: every namespaced resource × verb in every other tenant's namespace.
+      const namespaced = ctx.cluster.resources.filter((r) => r.namespaced);
+      const attrs = ctx.otherTenantNamespaces.flatMap((namespace) =>
+        namespaced.flatMap((r) =>
+          VERBS.map((verb) => ({ verb, group: r.group, resource: r.resource, namespace })),
+        ),
+      );
+      const held = await ctx.api.allowedOf(id, attrs);
+      if (held.length > 0)
+        return { pass: false, detail: `allowed: ${held.slice(0, 5).map(attr).join(", ")}` };
+      const other = ctx.otherTenantNamespaces[0];
+      const real = allRefused(
+        [
+          ["get", "pods", "-n", other],
+          ["get", "secrets", "-n", other],
+          ["get", "configmaps", "-n", other],
+          ["create", "configmap", "probe", "-n", other, "--dry-run=server"],
+          ["delete", "networkpolicy", "default-deny", "-n", other, "--dry-run=server"],
+        ].map((args) => ({
+          what: `kubectl ${args.join(" ")}`,
+          run: () => kubectl(id, args),
+          because: RBAC_DENIED,
+        })),
+      );
+      if (real.failed) return real.failed;
       return {
         pass: true,
-        detail: `no rule in any of ${ctx.otherTenantNamespaces.length} other tenants' namespaces`,
+        detail: `no rule in ${ctx.otherTenantNamespaces.length} other tenants' namespaces; ${attrs.length} access reviews denied; ${real.layers.length} real requests in ${other} refused`,
       };
     },
   },
@@ -343,36 +350,51 @@ export const CHECKS: readonly Check[] = [
     id: "MTB-PL2-CC-TI-1",
     title: "Block role escalation (no escalate, no binding of ClusterRoles not held)",
     as: "people",
-    run(ctx, id) {
-      for (const verb of ["escalate", "bind", "impersonate"]) {
-        if (canI(id, verb, "roles", ctx.namespace) || canI(id, verb, "clusterroles"))
-          return { pass: false, detail: `may ${verb}` };
-      }
-      for (const role of ["cluster-admin", "admin", "edit"]) {
-        const r = kubectl(id, [
-          "create",
-          "rolebinding",
-          `probe-${role}`,
-          `--clusterrole=${role}`,
-          "--group=probe",
-          "-n",
-          ctx.namespace,
-          "--dry-run=server",
-        ]);
-        if (!refused(r)) return { pass: false, detail: `bound ClusterRole ${role}` };
-      }
+    async run(ctx, id) {
+      const attrs = ["escalate", "bind", "impersonate"].flatMap((verb) => [
+        { verb, group: "rbac.authorization.k8s.io", resource: "roles", namespace: ctx.namespace },
+        { verb, group: "rbac.authorization.k8s.io", resource: "clusterroles", namespace: ctx.namespace },
+        { verb, group: "rbac.authorization.k8s.io", resource: "clusterroles" },
+        { verb, group: "", resource: "users" },
+        { verb, group: "", resource: "groups" },
+        { verb, group: "", resource: "serviceaccounts", namespace: ctx.namespace },
+      ]);
+      const held = await ctx.api.allowedOf(id, attrs);
+      if (held.length > 0) return { pass: false, detail: `allowed: ${held.map(attr).join(", ")}` };
+      // Members hold no RoleBinding rights (RBAC refuses); owners in dev/test do, so the refusal must come
+      // from RBAC's escalation check on binding a ClusterRole they do not hold.
+      const because =
+        ctx.actor === "owner" && ctx.env !== "prod" ? /not currently held|escalat/ : RBAC_DENIED;
+      const r = allRefused(
+        ["cluster-admin", "admin", "edit"].map((role) => ({
+          what: `binding ClusterRole ${role}`,
+          run: () =>
+            kubectl(id, [
+              "create",
+              "rolebinding",
+              `probe-${role}`,
+              `--clusterrole=${role}`,
+              `--user=${id.user}`,
+              "-n",
+              ctx.namespace,
+              "--dry-run=server",
+            ]),
+          because,
+        })),
+      );
+      if (r.failed) return r.failed;
       return {
         pass: true,
-        detail: "no escalate/bind/impersonate; binding cluster-admin, admin, edit refused",
+        detail: `no escalate/bind/impersonate (${attrs.length} reviews); binding cluster-admin, admin, edit refused (${because === RBAC_DENIED ? "RBAC" : "escalation check"})`,
       };
     },
   },
   {
     id: "MTB-PL1-CC-FNS-1",
-    title: "Configure namespace resource quotas (CPU, memory, storage)",
+    title: "Configure namespace resource quotas (CPU, memory, storage); over quota refused",
     as: "deployer",
     run(ctx, id) {
-      const hard = quotaHard(id, ctx.namespace);
+      const { hard } = quota(ctx.namespace);
       const missing = [
         "limits.cpu",
         "limits.memory",
@@ -381,24 +403,29 @@ export const CHECKS: readonly Check[] = [
         "requests.storage",
       ].filter((k) => !(k in hard));
       if (missing.length > 0) return { pass: false, detail: `quota lacks ${missing.join(", ")}` };
-      // Two containers, each within the limit range's per-container maximum, together above the quota:
-      // the refusal must come from the ResourceQuota itself.
-      const cpu = String(Math.ceil(Number.parseFloat(hard["limits.cpu"]) / 2 + 1));
-      const big = JSON.parse(pod(ctx, "probe-overquota", { cpu }));
-      big.spec.containers[0].resources.limits.cpu = String(Number.parseFloat(hard["limits.cpu"]));
+      // Two containers, each at the limit range's per-container maximum, together twice the quota: the
+      // refusal must come from the ResourceQuota itself.
+      const big = podManifest(ctx, "probe-overquota");
+      big.spec.containers[0].resources.limits.cpu = hard["limits.cpu"];
       big.spec.containers.push({ ...big.spec.containers[0], name: "probe-2" });
-      const over = dryCreate(id, JSON.stringify(big));
-      if (!/exceeded quota/i.test(over.err))
-        return { pass: false, detail: `not refused by the quota: ${reason(over)}` };
-      return { pass: true, detail: `refused: ${reason(over)}` };
+      const o = expectRefused(
+        dryCreate(id, JSON.stringify(big)),
+        "a pod over the CPU quota",
+        /exceeded quota/,
+      );
+      if (!o.pass) return o;
+      return {
+        pass: true,
+        detail: `cpu ${hard["limits.cpu"]}, memory ${hard["limits.memory"]}, storage ${hard["requests.storage"]}; ${o.detail}`,
+      };
     },
   },
   {
     id: "MTB-PL1-CC-FNS-2",
-    title: "Configure namespace object limits (PVCs, load balancers, node ports, pods)",
+    title: "Configure namespace object limits (PVCs, load balancers, node ports, pods); over quota refused",
     as: "deployer",
-    run(ctx, id) {
-      const hard = quotaHard(id, ctx.namespace);
+    async run(ctx, id) {
+      const { hard, used } = quota(ctx.namespace);
       const missing = [
         "persistentvolumeclaims",
         "services.loadbalancers",
@@ -407,132 +434,297 @@ export const CHECKS: readonly Check[] = [
       ].filter((k) => !(k in hard));
       if (missing.length > 0) return { pass: false, detail: `quota lacks ${missing.join(", ")}` };
       if (hard["services.loadbalancers"] !== "0" || hard["services.nodeports"] !== "0")
-        return { pass: false, detail: "load balancers or node ports allowed" };
-      return {
-        pass: true,
-        detail: `pods ${hard.pods}, PVCs ${hard.persistentvolumeclaims}, load balancers 0, node ports 0`,
-      };
+        return { pass: false, detail: "load balancers or node ports allowed by the quota" };
+      // Real PVCs up to the count (a storage class that does not exist, so nothing is provisioned), then
+      // one more must be refused by the quota; all removed afterwards.
+      const free = Number(hard.persistentvolumeclaims) - Number(used.persistentvolumeclaims ?? 0);
+      const label = "imaas.io/security-probe";
+      const pvc = (i: number) =>
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: `probe-pvc-${i}`, namespace: ctx.namespace, labels: { [label]: "true" } },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            storageClassName: "imaas-security-probe-none",
+            resources: { requests: { storage: "1Mi" } },
+          },
+        });
+      try {
+        for (let i = 0; i < free; i++) {
+          const r = kubectl(id, ["create", "-o", "name", "-f", "-"], pvc(i));
+          if (r.code !== 0) return { pass: false, detail: `PVC ${i + 1} of ${free} refused: ${reason(r)}` };
+        }
+        const o = expectRefused(
+          kubectl(id, ["create", "--dry-run=server", "-o", "name", "-f", "-"], pvc(free)),
+          `PVC ${free + 1}`,
+          /exceeded quota/,
+        );
+        if (!o.pass) return o;
+        return {
+          pass: true,
+          detail: `pods ${hard.pods}, PVCs ${hard.persistentvolumeclaims}, load balancers 0, node ports 0; ${free} PVCs admitted, the next ${o.detail}`,
+        };
+      } finally {
+        kubectl(admin, ["delete", "pvc", "-n", ctx.namespace, "-l", `${label}=true`, "--wait=false"]);
+      }
     },
   },
   {
     id: "MTB-PL1-CC-DI-1",
     title: "Require image pull policy Always (or a pinned digest)",
     as: "deployer",
-    run: (ctx, id) =>
-      expectRefused(
+    run(ctx, id) {
+      const o = expectRefused(
         dryCreate(id, pod(ctx, "probe-pull", { pullPolicy: "IfNotPresent" })),
         "a pod with IfNotPresent",
-      ),
+        /imagePullPolicy: Always/,
+      );
+      if (!o.pass) return o;
+      const digest = `${ctx.registry}/${ctx.tenant}/x@sha256:${"0".repeat(64)}`;
+      const d = expectAllowed(
+        dryCreate(id, pod(ctx, "probe-digest", { image: digest, pullPolicy: "IfNotPresent" })),
+        "control: a digest-pinned image with IfNotPresent",
+      );
+      return d.pass ? { pass: true, detail: `${o.detail} | ${d.detail}` } : d;
+    },
   },
   {
     id: "MTB-PL2-BC-OPS-3",
-    title: "Create Roles and RoleBindings in the own namespace (dev/test), never beyond it",
+    title:
+      "Owner creates Roles and RoleBindings in its own namespace (dev/test), never beyond it; not in prod",
     as: "owner",
-    envs: ["dev", "test"],
     run(ctx, id) {
-      const role = JSON.stringify({
+      const role = {
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "Role",
         metadata: { name: "probe-reader", namespace: ctx.namespace },
         rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
-      });
-      const ok = dryCreate(id, role);
-      if (ok.code !== 0) return { pass: false, detail: `own Role refused: ${reason(ok)}` };
-      const bind = kubectl(id, [
-        "create",
-        "rolebinding",
-        "probe-reader",
-        "--role=tenant-developer",
-        `--group=imaas:${ctx.tenant}:members`,
-        "-n",
-        ctx.namespace,
-        "--dry-run=server",
-      ]);
-      if (bind.code !== 0) return { pass: false, detail: `own RoleBinding refused: ${reason(bind)}` };
-      const wide = JSON.parse(role);
-      wide.rules = [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }];
-      if (!refused(dryCreate(id, JSON.stringify(wide))))
-        return { pass: false, detail: "a Role granting * was admitted (escalation)" };
-      const other = ctx.otherTenantNamespaces[0];
-      if (
-        other &&
-        !refused(
-          kubectl(id, [
-            "create",
-            "rolebinding",
-            "probe",
-            "--role=tenant-owner",
-            "--group=probe",
-            "-n",
-            other,
-            "--dry-run=server",
-          ]),
-        )
-      ) {
-        return { pass: false, detail: `created a RoleBinding in ${other}` };
-      }
-      return {
-        pass: true,
-        detail: "own Role and RoleBinding admitted; a * Role and other tenants' namespaces refused",
       };
+      const bind = () =>
+        kubectl(id, [
+          "create",
+          "rolebinding",
+          "probe-reader",
+          "--role=tenant-developer",
+          `--group=imaas:${ctx.tenant}:members`,
+          "-n",
+          ctx.namespace,
+          "--dry-run=server",
+        ]);
+      if (ctx.env === "prod") {
+        const r = allRefused([
+          { what: "a Role in prod", run: () => dryCreate(id, JSON.stringify(role)), because: RBAC_DENIED },
+          { what: "a RoleBinding in prod", run: bind, because: RBAC_DENIED },
+        ]);
+        return r.failed ?? { pass: true, detail: "prod is read-only: Role and RoleBinding refused by RBAC" };
+      }
+      const ok = expectAllowed(dryCreate(id, JSON.stringify(role)), "own Role");
+      if (!ok.pass) return ok;
+      const okb = expectAllowed(bind(), "own RoleBinding");
+      if (!okb.pass) return okb;
+      const wide = { ...role, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }] };
+      const other = ctx.otherTenantNamespaces[0];
+      const r = allRefused([
+        {
+          what: "a Role granting *",
+          run: () => dryCreate(id, JSON.stringify(wide)),
+          because: /not currently held|escalat/,
+        },
+        {
+          what: "a Role granting escalate on roles",
+          run: () =>
+            dryCreate(
+              id,
+              JSON.stringify({
+                ...role,
+                rules: [
+                  { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles"], verbs: ["escalate"] },
+                ],
+              }),
+            ),
+          because: /not currently held|escalat/,
+        },
+        {
+          what: `a RoleBinding in ${other}`,
+          run: () =>
+            kubectl(id, [
+              "create",
+              "rolebinding",
+              "probe",
+              "--role=tenant-owner",
+              `--user=${id.user}`,
+              "-n",
+              other,
+              "--dry-run=server",
+            ]),
+          because: RBAC_DENIED,
+        },
+        {
+          what: "a Role labelled as the platform's",
+          run: () =>
+            dryCreate(
+              id,
+              JSON.stringify({
+                ...role,
+                metadata: { ...role.metadata, labels: { "app.kubernetes.io/managed-by": "imaas" } },
+              }),
+            ),
+          because: /belong to the platform/,
+        },
+      ]);
+      return (
+        r.failed ?? {
+          pass: true,
+          detail: `own Role and RoleBinding admitted; refused: ${r.layers.join(", ")}`,
+        }
+      );
     },
   },
   {
     id: "MTB-PL2-BC-OPS-4",
-    title: "Create NetworkPolicies in the own namespace (dev/test)",
+    title: "Owner creates NetworkPolicies in its own namespace (dev/test), never beyond it; not in prod",
     as: "owner",
-    envs: ["dev", "test"],
     run(ctx, id) {
-      const np = JSON.stringify({
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: { name: "probe-policy", namespace: ctx.namespace },
-        spec: { podSelector: { matchLabels: { app: "probe" } }, policyTypes: ["Ingress"] },
-      });
-      return expectAllowed(dryCreate(id, np), "the owner's own NetworkPolicy");
+      const np = (namespace: string, labels?: Record<string, string>) =>
+        JSON.stringify({
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name: "probe-policy", namespace, ...(labels ? { labels } : {}) },
+          spec: { podSelector: { matchLabels: { app: "security-probe" } }, policyTypes: ["Ingress"] },
+        });
+      if (ctx.env === "prod")
+        return expectRefused(dryCreate(id, np(ctx.namespace)), "a NetworkPolicy in prod", RBAC_DENIED);
+      const ok = expectAllowed(dryCreate(id, np(ctx.namespace)), "own NetworkPolicy");
+      if (!ok.pass) return ok;
+      const other = ctx.otherTenantNamespaces[0];
+      const r = allRefused([
+        { what: `a NetworkPolicy in ${other}`, run: () => dryCreate(id, np(other)), because: RBAC_DENIED },
+        {
+          what: "a NetworkPolicy labelled as the platform's",
+          run: () => dryCreate(id, np(ctx.namespace, { "app.kubernetes.io/managed-by": "imaas" })),
+          because: /belong to the platform/,
+        },
+      ]);
+      return (
+        r.failed ?? { pass: true, detail: `own NetworkPolicy admitted; refused: ${r.layers.join(", ")}` }
+      );
     },
   },
   {
     id: "IMAAS-PROD-READ-ONLY",
-    title: "In prod, people cannot manage RBAC or network policies",
+    title: "In prod, people cannot change anything or read secrets",
     as: "people",
     envs: ["prod"],
-    run(ctx, id) {
-      for (const res of ["roles", "rolebindings", "networkpolicies", "configmaps", "secrets"]) {
-        if (canI(id, "create", res, ctx.namespace)) return { pass: false, detail: `may create ${res}` };
-      }
-      if (canI(id, "get", "secrets", ctx.namespace))
-        return { pass: false, detail: "may read secrets in prod" };
-      return { pass: true, detail: "read-only, no secrets" };
+    async run(ctx, id) {
+      const attrs = ctx.cluster.resources
+        .filter((r) => r.namespaced)
+        .flatMap((r) =>
+          ["create", "update", "patch", "delete", "deletecollection"].map((verb) => ({
+            verb,
+            group: r.group,
+            resource: r.resource,
+            namespace: ctx.namespace,
+          })),
+        )
+        .concat([{ verb: "get", group: "", resource: "secrets", namespace: ctx.namespace }])
+        .filter((a) => !selfReview(a));
+      const held = await ctx.api.allowedOf(id, attrs);
+      if (held.length > 0) return { pass: false, detail: `allowed: ${held.map(attr).join(", ")}` };
+      return { pass: true, detail: `${attrs.length} write and secret-read reviews denied` };
     },
   },
   {
     id: "IMAAS-FOREIGN-IMAGES",
-    title: "Images from another tenant's registry project are refused",
+    title: "Images from another tenant's registry project (or elsewhere) are refused",
     as: "deployer",
-    run: (ctx, id) =>
-      expectRefused(
-        dryCreate(id, pod(ctx, "probe-foreign", { image: `${ctx.registry}/${ctx.otherTenant}/probe:1.0.0` })),
-        "an image of another tenant",
-      ),
+    run(ctx, id) {
+      const r = allRefused(
+        [`${ctx.registry}/${ctx.otherTenant}/x:1`, "docker.io/library/busybox:1"].map((image) => ({
+          what: `image ${image}`,
+          run: () => dryCreate(id, pod(ctx, "probe-foreign", { image })),
+          because: /images must come from/,
+        })),
+      );
+      if (r.failed) return r.failed;
+      const base = expectAllowed(
+        dryCreate(id, pod(ctx, "probe-base", { image: `${ctx.registry}/${ctx.baseImageProject}/mi:1` })),
+        "control: the platform's base image",
+      );
+      return base.pass
+        ? {
+            pass: true,
+            detail: `refused by admission imaas-tenant-images: ${r.layers.join(", ")} | ${base.detail}`,
+          }
+        : base;
+    },
   },
   {
     id: "IMAAS-NO-LOADBALANCER",
     title: "LoadBalancer Services are refused",
     as: "deployer",
-    run: (ctx, id) => expectRefused(dryCreate(id, service(ctx, "LoadBalancer")), "a LoadBalancer Service"),
+    run: (ctx, id) =>
+      expectRefused(dryCreate(id, service(ctx, "LoadBalancer")), "a LoadBalancer Service", /LoadBalancer/),
   },
   {
     id: "IMAAS-NO-ARGOCD-WRITES",
     title: "Tenant people cannot create or modify Argo CD Applications or AppProjects",
     as: "people",
-    run(_ctx, id) {
-      for (const res of ["applications.argoproj.io", "appprojects.argoproj.io"]) {
-        for (const verb of ["create", "update", "patch", "delete"]) {
-          if (canI(id, verb, res, "argocd")) return { pass: false, detail: `may ${verb} ${res}` };
+    async run(ctx, id) {
+      const ns = ctx.argocdNamespace;
+      const attrs = ["applications", "appprojects", "applicationsets"].flatMap((resource) =>
+        ["create", "update", "patch", "delete", "deletecollection"].map((verb) => ({
+          verb,
+          group: "argoproj.io",
+          resource,
+          namespace: ns,
+        })),
+      );
+      const held = await ctx.api.allowedOf(id, attrs);
+      if (held.length > 0) return { pass: false, detail: `allowed: ${held.map(attr).join(", ")}` };
+      const app = JSON.stringify({
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "Application",
+        metadata: { name: `probe-${ctx.tenant}`, namespace: ns },
+        spec: {
+          project: ctx.tenant,
+          source: { repoURL: "https://example.com/probe.git", path: ".", targetRevision: "HEAD" },
+          destination: { server: "https://kubernetes.default.svc", namespace: ctx.namespace },
+        },
+      });
+      const r = allRefused([
+        { what: "creating an Application", run: () => dryCreate(id, app), because: RBAC_DENIED },
+        {
+          what: `patching AppProject ${ctx.tenant}`,
+          run: () =>
+            kubectl(id, [
+              "patch",
+              "appprojects.argoproj.io",
+              ctx.tenant,
+              "-n",
+              ns,
+              "--type=merge",
+              "-p",
+              '{"spec":{"destinations":[{"server":"*","namespace":"*"}]}}',
+              "--dry-run=server",
+            ]),
+          because: RBAC_DENIED,
+        },
+        {
+          what: `deleting AppProject ${ctx.tenant}`,
+          run: () =>
+            kubectl(id, ["delete", "appprojects.argoproj.io", ctx.tenant, "-n", ns, "--dry-run=server"]),
+          because: RBAC_DENIED,
+        },
+      ]);
+      return (
+        r.failed ?? {
+          pass: true,
+          detail: `${attrs.length} reviews denied; refused by RBAC: ${r.layers.join(", ")}`,
         }
-      }
-      return { pass: true, detail: "no write on Applications or AppProjects" };
+      );
     },
   },
 ];
+
+export const CHECKS: readonly Check[] = [...BENCHMARK_CHECKS, ...TOKEN_CHECKS, ...NETWORK_CHECKS];
