@@ -51,10 +51,21 @@ function createProviders(cfg: PlatformConfig, secrets: PlatformSecrets): Platfor
   return { kubernetes, ...(gh ? { github: gh } : {}), ...(vaultProvider ? { vault: vaultProvider } : {}) };
 }
 
-export = async () => {
+/**
+ * How the program runs. `pulumi up` calls it with nothing: a real run. `imaas plan` passes
+ * `planOnly: true` itself (never through the environment, which a real run could inherit).
+ */
+interface RunOptions {
+  /** Placeholder secrets and no build steps: for `imaas plan` under mocks. @default false */
+  readonly planOnly?: boolean;
+  /** Folder of tenant files. @default `$IMAAS_TENANTS_DIR`, else `tenants/` beside this file */
+  readonly tenantsDir?: string;
+}
+
+export = async (run: RunOptions = {}) => {
   const config = readPlatformConfig();
-  const tenantsDir = process.env.IMAAS_TENANTS_DIR ?? join(__dirname, "tenants");
-  const { tenants, errors } = loadTenantDir(tenantsDir, config);
+  const tenantsDir = run.tenantsDir ?? process.env.IMAAS_TENANTS_DIR ?? join(__dirname, "tenants");
+  const { tenants, errors } = loadTenantDir(tenantsDir, config, { stack: pulumi.getStack() });
   if (errors.length > 0) {
     throw new pulumi.RunError(
       `tenant files are invalid; nothing was changed:\n${errors.map(formatError).join("\n")}`,
@@ -66,7 +77,7 @@ export = async () => {
     config,
     secrets,
     providers: createProviders(config, secrets),
-    planOnly: process.env.IMAAS_PLAN === "1",
+    planOnly: run.planOnly === true,
   };
 
   const mode = config.stack.mode;
@@ -88,7 +99,8 @@ export = async () => {
 
   const selected = mode === "single" ? tenants : mode === "tenant" ? [tenantOfStack(config, tenants)] : [];
   const summary: Record<string, unknown> = {};
-  for (const tenant of selected) summary[tenant.name] = createTenant(tenant, platform, backendsReady);
+  for (const tenant of selected)
+    summary[tenant.name] = withTenantFile(tenant, () => createTenant(tenant, platform, backendsReady));
   outputs.tenants = summary;
   return outputs;
 };
@@ -165,6 +177,22 @@ function createTenant(
       ]),
     ),
   };
+}
+
+/**
+ * Runs `build` for one tenant; an error that escapes it (a rule the loader should have caught) becomes one
+ * line naming the tenant file instead of a stack trace.
+ */
+function withTenantFile<T>(tenant: TenantSpec, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof pulumi.RunError || err instanceof pulumi.ResourceError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new pulumi.RunError(
+      `${tenant.file}: tenant "${tenant.name}": ${message.split("\n").join("; ")} (the tenant file passed validation: this is a platform bug, please report it with the file)`,
+    );
+  }
 }
 
 /** The tenant a tenant stack deploys; a clear error when its file is missing. */

@@ -80,8 +80,6 @@ function lastUrnPart(urn: string | undefined): string | undefined {
 
 /** Runs the program once under mocks. Mocks are process-global: do not run two plans concurrently. */
 export async function planProgram(options: PlanOptions): Promise<PlanResult> {
-  process.env.IMAAS_TENANTS_DIR = options.tenantsDir;
-  process.env.IMAAS_PLAN = "1";
   const recorded = new Map<
     string,
     { inputs: Record<string, unknown>; provider?: string; component: boolean }
@@ -147,8 +145,11 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
         return undefined;
       });
       delete require.cache[programPath];
-      const program = require(programPath) as () => Promise<Record<string, unknown>>;
-      const result = await program();
+      const program = require(programPath) as (run: {
+        planOnly: boolean;
+        tenantsDir: string;
+      }) => Promise<Record<string, unknown>>;
+      const result = await program({ planOnly: true, tenantsDir: options.tenantsDir });
       outputs = (await resolveDeep(result)) as Record<string, unknown>;
       return result;
     });

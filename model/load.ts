@@ -4,18 +4,16 @@
  * Every error of every file is reported at once as `file:line:col: field.path: message`; input is
  * treated as hostile (one document, no custom tags, a small alias budget, a size cap).
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join } from "node:path";
-import { type Document, isMap, isScalar, LineCounter, type Node, parseAllDocuments } from "yaml";
-import { ENVIRONMENTS, type Environment, inPromotionOrder } from "./environments";
-import { derivedNames } from "./naming";
+import { type Document, isMap, isScalar, LineCounter, type Node, parseAllDocuments, visit } from "yaml";
+import { discoverTenantFiles, isTenantFile, MAX_TENANT_FILE_BYTES, tenantOfFile } from "./discover";
+import { ENVIRONMENTS, inPromotionOrder } from "./environments";
+import { argocdHost, derivedNames, grafanaHost } from "./naming";
 import { allowedDomains, type PlatformConfig } from "./platform-config";
-import { parseQuantity } from "./quantity";
 import { exposedHost, resolveTenant, type TenantSpec, withCallableTenants } from "./spec";
 import { type TenantFile, tenantSchema } from "./tenant";
+import { type PathKey, tenantRules } from "./tenant-rules";
 
-/** Tenant files larger than this are refused unread. */
-export const MAX_TENANT_FILE_BYTES = 256 * 1024;
+export { isTenantFile, MAX_TENANT_FILE_BYTES };
 /** Aliases a tenant file may expand; anything like an alias bomb is refused. */
 export const MAX_ALIAS_COUNT = 50;
 
@@ -43,35 +41,30 @@ export interface LoadResult {
   readonly errors: LoadError[];
 }
 
-/** True for the files in a tenants folder that are tenant files. */
-export function isTenantFile(name: string): boolean {
-  return /\.ya?ml$/.test(name);
+export interface LoadOptions {
+  /** The stack whose config applies, named in messages about its caps and limits. @default "the stack" */
+  readonly stack?: string;
 }
 
-/** Reads every `*.yaml`/`*.yml` file of `dir` (other files are ignored) and loads them. */
-export function loadTenantDir(dir: string, cfg: PlatformConfig): LoadResult {
-  let names: string[];
+/**
+ * Reads every tenant file of `dir` (`*.yaml`/`*.yml`, any case; every other YAML-looking entry is an
+ * error naming its path, see discover.ts) and loads them.
+ */
+export function loadTenantDir(dir: string, cfg: PlatformConfig, options: LoadOptions = {}): LoadResult {
+  let found: ReturnType<typeof discoverTenantFiles>;
   try {
-    names = readdirSync(dir).filter(isTenantFile).sort();
+    found = discoverTenantFiles(dir);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such folder" : String(err);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : firstLine(String(err));
     return {
       tenants: [],
       errors: [{ file: dir, line: 1, col: 1, path: "", message: `cannot read tenants: ${reason}` }],
     };
   }
-  const sources: TenantSource[] = [];
-  const errors: LoadError[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    const size = statSync(file).size;
-    if (size > MAX_TENANT_FILE_BYTES) {
-      errors.push(at(file, `file is ${size} bytes; tenant files are limited to ${MAX_TENANT_FILE_BYTES}`));
-      continue;
-    }
-    sources.push({ file, text: readFileSync(file, "utf8") });
-  }
-  const result = loadTenantSources(sources, cfg);
+  const errors = found.refused.map((r) => at(r.file, r.message));
+  const result = loadTenantSources(found.found, cfg, options);
   return { tenants: result.tenants, errors: [...errors, ...result.errors].sort(byPosition) };
 }
 
@@ -83,7 +76,11 @@ interface Parsed {
 }
 
 /** Loads tenant files given as text: the pure core of the loader. */
-export function loadTenantSources(sources: readonly TenantSource[], cfg: PlatformConfig): LoadResult {
+export function loadTenantSources(
+  sources: readonly TenantSource[],
+  cfg: PlatformConfig,
+  options: LoadOptions = {},
+): LoadResult {
   const errors: LoadError[] = [];
   const parsed: Parsed[] = [];
   for (const source of sources) {
@@ -92,12 +89,15 @@ export function loadTenantSources(sources: readonly TenantSource[], cfg: Platfor
   }
   crossFileChecks(parsed, errors);
   hostChecks(parsed, cfg, errors);
-  for (const p of parsed) quotaCapChecks(p, cfg, errors);
+  const specs = parsed.map((p) => resolveTenant(p.source.file, p.value, cfg));
+  const ctx = { cfg, stack: options.stack ?? "the stack" };
+  parsed.forEach((p, i) => {
+    for (const f of tenantRules(p.value, specs[i], ctx)) {
+      errors.push(positioned(p.source.file, p.lines, nearestNode(p.doc, f.path), dotted(f.path), f.message));
+    }
+  });
   if (errors.length > 0) return { tenants: [], errors: errors.sort(byPosition) };
-  return {
-    tenants: withCallableTenants(parsed.map((p) => resolveTenant(p.source.file, p.value, cfg))),
-    errors: [],
-  };
+  return { tenants: withCallableTenants(specs), errors: [] };
 }
 
 function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined {
@@ -158,6 +158,20 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
     );
     return undefined;
   }
+  const merges = mergeKeys(doc);
+  if (merges.length > 0) {
+    for (const node of merges)
+      errors.push(
+        positioned(
+          file,
+          lines,
+          node,
+          "",
+          "YAML merge keys (<<) are not supported in tenant files; write the fields out",
+        ),
+      );
+    return undefined;
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -195,7 +209,7 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
     }
     return undefined;
   }
-  const expected = basename(file, extname(file));
+  const expected = tenantOfFile(file);
   if (result.data.metadata.name !== expected) {
     errors.push(
       positioned(
@@ -288,9 +302,54 @@ function servicePath(p: Parsed, service: string | undefined): PathKey[] {
   return ["spec", "services", i, "name"];
 }
 
-/** Public hosts are under an allowed domain and unique across every tenant and environment. */
-function hostChecks(parsed: readonly Parsed[], cfg: PlatformConfig, errors: LoadError[]): void {
+/** Hosts the platform serves itself: the apex domain, Argo CD per cluster, each tenant's Grafana per cluster. */
+function platformHosts(parsed: readonly Parsed[], cfg: PlatformConfig): Map<string, string> {
+  const hosts = new Map<string, string>([[cfg.domain, "the platform's apex domain"]]);
+  for (const c of cfg.clusters) {
+    hosts.set(argocdHost(c.name, cfg.domain), `Argo CD of cluster "${c.name}"`);
+    for (const p of parsed) {
+      const t = p.value.metadata.name;
+      hosts.set(grafanaHost(t, c.name, cfg.domain), `the Grafana of tenant "${t}" on cluster "${c.name}"`);
+    }
+  }
+  return hosts;
+}
+
+/** What is wrong with `host` as tenant `tenant`'s public host, apart from collisions with other services. */
+function hostProblem(
+  host: string,
+  tenant: string,
+  tenants: readonly string[],
+  reserved: ReadonlyMap<string, string>,
+  cfg: PlatformConfig,
+): string | undefined {
+  const long = host.split(".").find((l) => l.length > 63);
+  if (long) return `host "${host}" has a label of ${long.length} characters; DNS labels have at most 63`;
+  if (host.length > 253) return `host "${host}" has ${host.length} characters; DNS names have at most 253`;
   const domains = allowedDomains(cfg);
+  if (!domains.some((d) => host === d || host.endsWith(`.${d}`)))
+    return `host "${host}" is outside the allowed domains (${domains.join(", ")})`;
+  const platform = reserved.get(host);
+  if (platform)
+    return `host "${host}" is ${platform}, reserved by the platform; set another host under expose (or rename the service)`;
+  for (const other of tenants) {
+    if (other === tenant) continue;
+    for (const env of ENVIRONMENTS) {
+      const subtree = `${other}.${env}.${cfg.domain}`;
+      if (host === subtree || host.endsWith(`.${subtree}`))
+        return `host "${host}" is inside tenant "${other}"'s hosts (*.${subtree}); choose a host outside other tenants' names`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Public hosts are valid DNS names under an allowed domain, not the platform's own, not inside another
+ * tenant's default hosts, and unique across every tenant and environment.
+ */
+function hostChecks(parsed: readonly Parsed[], cfg: PlatformConfig, errors: LoadError[]): void {
+  const reserved = platformHosts(parsed, cfg);
+  const tenants = parsed.map((p) => p.value.metadata.name);
   const owners = new Map<string, { p: Parsed; path: PathKey[]; where: string }>();
   for (const p of parsed) {
     const tenant = p.value.metadata.name;
@@ -309,16 +368,9 @@ function hostChecks(parsed: readonly Parsed[], cfg: PlatformConfig, errors: Load
           ...(typeof exposure === "object" ? ["host"] : []),
         ];
         const node = nearestNode(p.doc, path);
-        if (!domains.some((d) => host === d || host.endsWith(`.${d}`))) {
-          errors.push(
-            positioned(
-              p.source.file,
-              p.lines,
-              node,
-              dotted(path),
-              `host "${host}" is outside the allowed domains (${domains.join(", ")})`,
-            ),
-          );
+        const problem = hostProblem(host, tenant, tenants, reserved, cfg);
+        if (problem) {
+          errors.push(positioned(p.source.file, p.lines, node, dotted(path), problem));
           continue;
         }
         const where = `${p.source.file} (tenant "${tenant}", service "${svc.name}", ${env})`;
@@ -349,35 +401,6 @@ function hostChecks(parsed: readonly Parsed[], cfg: PlatformConfig, errors: Load
     });
   }
 }
-
-/** A tenant's quota override may not exceed the platform caps. */
-function quotaCapChecks(p: Parsed, cfg: PlatformConfig, errors: LoadError[]): void {
-  const caps = cfg.quota.caps;
-  for (const [env, q] of Object.entries(p.value.spec.quota ?? {}) as [
-    Environment,
-    Record<string, unknown>,
-  ][]) {
-    for (const [key, value] of Object.entries(q ?? {})) {
-      if (value === undefined) continue;
-      const cap = caps[key as keyof typeof caps];
-      const asNumber = (v: unknown) => (typeof v === "number" ? v : parseQuantity(String(v)));
-      if (asNumber(value) > asNumber(cap)) {
-        const path: PathKey[] = ["spec", "quota", env, key];
-        errors.push(
-          positioned(
-            p.source.file,
-            p.lines,
-            nearestNode(p.doc, path),
-            dotted(path),
-            `${value} exceeds the platform cap of ${cap}; ask the platform admins to raise imaas:quota.caps.${key}`,
-          ),
-        );
-      }
-    }
-  }
-}
-
-type PathKey = string | number;
 
 function dotted(path: readonly PathKey[]): string {
   return path.reduce<string>(
@@ -417,6 +440,17 @@ function positioned(
   const offset = node?.range?.[0] ?? 0;
   const { line, col } = lines.linePos(offset);
   return { file, line, col, path, message };
+}
+
+/** The `<<` keys of a document (merge keys are YAML 1.1; the loader reads them as nothing else). */
+function mergeKeys(doc: Document): Node[] {
+  const found: Node[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === "<<") found.push(pair.key);
+    },
+  });
+  return found;
 }
 
 function at(file: string, message: string): LoadError {

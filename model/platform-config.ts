@@ -4,23 +4,34 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { DEFAULT_FORBIDDEN_EGRESS, DEFAULT_MIN_EGRESS_PREFIX, parseCidr } from "./egress";
 import { ENVIRONMENTS, type Environment } from "./environments";
-import { isQuantity } from "./quantity";
+import { isProblem, parseBytes, parseCpu } from "./quantity";
 
-const quantity = z
-  .string()
-  .refine(isQuantity, { message: "must be a Kubernetes quantity such as 2, 500m or 4Gi" });
+/** CPU in cores or millicores (model/quantity.ts). */
+const cpu = z.string().superRefine((v, ctx) => {
+  const r = parseCpu(v);
+  if (isProblem(r)) ctx.addIssue({ code: "custom", message: r.problem });
+});
+/** Memory or storage with a byte unit (model/quantity.ts). */
+const bytes = z.string().superRefine((v, ctx) => {
+  const r = parseBytes(v);
+  if (isProblem(r)) ctx.addIssue({ code: "custom", message: r.problem });
+});
 const semver = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "use a version like 1.2.3");
 const dnsName = z
   .string()
   .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "not a DNS name");
+const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
+  message: "not a CIDR block (examples: 10.96.0.0/12, fd00::/8)",
+});
 const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "not a Kubernetes name");
 
 const namespaceQuota = z.strictObject({
-  cpu: quantity,
-  memory: quantity,
+  cpu,
+  memory: bytes,
   pods: z.number().int().min(0),
-  storage: quantity,
+  storage: bytes,
   persistentVolumeClaims: z.number().int().min(0),
   services: z.number().int().min(0),
   configMaps: z.number().int().min(0),
@@ -76,6 +87,12 @@ const clusterSchema = z.strictObject({
     .optional()
     .describe("kubeconfig context; unset: the ambient kubeconfig's current context"),
   production: z.boolean().default(false),
+  networks: z
+    .array(cidr)
+    .default([])
+    .describe(
+      "The cluster's pod and service CIDRs and its API server's addresses: no tenant egress may overlap them",
+    ),
 });
 
 export const platformConfigSchema = z
@@ -94,16 +111,59 @@ export const platformConfigSchema = z
             "Base of the service repos' clone URLs that Argo CD reads: <urlBase>/<tenant>-<service>.git; " +
               "unset: https://github.com/<owner> (GitHub Enterprise: https://github.example.com/<owner>)",
           ),
+        promotionChecks: z
+          .strictObject({
+            repository: z
+              .string()
+              .regex(/^[A-Za-z0-9_.-]+$/, "a repository name in the owner's organization")
+              .describe("Platform-owned repository the promotion-check workflows are written to"),
+            ref: z
+              .string()
+              .min(1)
+              .default("main")
+              .describe("Branch of that repository the workflows live on"),
+          })
+          .optional()
+          .describe(
+            "GitHub Actions CI: require a platform-owned promotion check on test/prod through organization " +
+              "rulesets (required workflows), so tenants cannot edit it; unset: only the repo's own ci / build",
+          ),
       })
       .prefault({ owner: "imaas" }),
     registry: z
       .strictObject({
         enabled: z.boolean().default(true),
         host: dnsName.describe("Harbor registry host"),
-        adminUser: z.string().min(1).default("admin").describe("Harbor user the platform acts as"),
+        adminUser: z
+          .string()
+          .min(1)
+          .default("admin")
+          .describe(
+            "Harbor user the platform acts as: a Harbor system administrator (only they may set storage quotas)",
+          ),
         baseImageProject: k8sName.default("platform"),
-        storageQuota: quantity.default("20Gi"),
+        storageQuota: bytes.default("20Gi"),
         keepArtifacts: z.number().int().min(1).default(20),
+        keepTestPromotions: z
+          .number()
+          .int()
+          .min(1)
+          .default(10)
+          .describe(
+            "images last promoted to test kept per repository (prod-promoted images are always kept)",
+          ),
+        robotRotationDays: z
+          .number()
+          .int()
+          .min(0)
+          .default(90)
+          .describe("rotate a robot secret on the first `pulumi up` after it is this many days old; 0 never"),
+        rotateRobotsIssuedBefore: z
+          .record(z.string(), z.iso.datetime({ offset: true }))
+          .default({})
+          .describe(
+            "per tenant: rotate its robot secrets issued before this instant (written by `imaas rotate`)",
+          ),
       })
       .prefault({ host: "registry.imaas.example.com" }),
     mi: z
@@ -145,9 +205,19 @@ export const platformConfigSchema = z
             prod: z.number().int().min(0),
           })
           .default({ dev: 1, test: 1, prod: 2 }),
-        defaultResources: z
-          .strictObject({ cpu: quantity, memory: quantity })
-          .default({ cpu: "500m", memory: "1Gi" }),
+        defaultResources: z.strictObject({ cpu, memory: bytes }).default({ cpu: "500m", memory: "1Gi" }),
+        maxResources: z
+          .strictObject({ cpu, memory: bytes })
+          .default({ cpu: "4", memory: "8Gi" })
+          .describe("Largest CPU request and memory of one MI pod (the limit range's per-container ceiling)"),
+        maxPerTenant: z
+          .number()
+          .int()
+          .min(1)
+          .default(25)
+          .describe(
+            "Most services one tenant file may declare (each costs about 25 resources per environment)",
+          ),
       })
       .prefault({}),
     argocd: z
@@ -190,7 +260,7 @@ export const platformConfigSchema = z
           .string()
           .regex(/^\d+[dhw]$/)
           .default("15d"),
-        metricsStorage: quantity.default("50Gi"),
+        metricsStorage: bytes.default("50Gi"),
         logsRetention: z
           .string()
           .regex(/^\d+[dh]$/)
@@ -216,6 +286,40 @@ export const platformConfigSchema = z
               ),
           })
           .prefault({}),
+        alerting: z
+          .strictObject({
+            smtp: z
+              .strictObject({
+                smarthost: z
+                  .string()
+                  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "use host:port, e.g. smtp.example.com:587")
+                  .describe("Mail relay Alertmanager sends through"),
+                from: z.email("not an e-mail address"),
+                requireTls: z.boolean().default(true),
+                authUsername: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe("SMTP user; its password is the secret imaas:alertmanagerSmtpPassword"),
+              })
+              .optional()
+              .describe("Mail relay for alert e-mail; required when any receiver has e-mail addresses"),
+            platform: z
+              .strictObject({
+                email: z.array(z.email("not an e-mail address")).default([]),
+                webhooks: z
+                  .array(z.string().regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, "a secret name, never a URL"))
+                  .default([])
+                  .describe(
+                    "Secret names: properties of platform/alerts in the secret store, each a webhook URL",
+                  ),
+              })
+              .prefault({})
+              .describe(
+                "The platform team's receiver: platform alerts and those of tenants without destinations",
+              ),
+          })
+          .prefault({}),
       })
       .prefault({}),
     ingress: z
@@ -230,6 +334,21 @@ export const platformConfigSchema = z
         controllerLabels: z
           .record(z.string(), z.string())
           .default({ "app.kubernetes.io/name": "ingress-nginx" }),
+      })
+      .prefault({}),
+    network: z
+      .strictObject({
+        forbiddenEgress: z
+          .array(cidr)
+          .default([...DEFAULT_FORBIDDEN_EGRESS])
+          .describe("Blocks no tenant egress may overlap; default: link-local (metadata), loopback"),
+        minEgressPrefix: z
+          .strictObject({
+            ipv4: z.number().int().min(0).max(32).default(DEFAULT_MIN_EGRESS_PREFIX.ipv4),
+            ipv6: z.number().int().min(0).max(128).default(DEFAULT_MIN_EGRESS_PREFIX.ipv6),
+          })
+          .prefault({})
+          .describe("Widest egress block a tenant may declare (0 allows 0.0.0.0/0)"),
       })
       .prefault({}),
     dns: z
@@ -378,14 +497,26 @@ export function clusterFor(cfg: PlatformConfig, env: Environment): ClusterConfig
   return cfg.clusters.find((c) => c.environments.includes(env));
 }
 
+/**
+ * Every secret the platform reads: `pulumi config set --secret imaas:<key> …`. The one list: the config
+ * parser skips these keys, readPlatformSecrets reads them, the README's config reference documents them.
+ */
+export const PLATFORM_SECRETS = {
+  githubToken: "GitHub token for the organization; unset: the provider reads GITHUB_TOKEN",
+  harborPassword: "password of imaas:registry.adminUser in Harbor",
+  grafanaAdminPassword: "Grafana admin password",
+  grafanaOidcClientSecret: "OIDC client secret of the tenants' Grafanas",
+  argocdRepoToken: "read-only token Argo CD uses to read the platform and tenant repos",
+  argocdOidcClientSecret: "OIDC client secret of Argo CD's SSO",
+  vaultToken: "Vault token the platform uses to manage tenant policies and roles",
+  jenkinsWebhookSecret: "webhook secret shared with Jenkins",
+  alertmanagerSmtpPassword: "password of imaas:observability.alerting.smtp.authUsername at the mail relay",
+} as const;
+
+export type PlatformSecretKey = keyof typeof PLATFORM_SECRETS;
+
 /** Keys under `imaas:` that hold secrets and are read by readPlatformSecrets, not parsed here. */
-export const SECRET_CONFIG_KEYS = [
-  "githubToken",
-  "harborPassword",
-  "grafanaAdminPassword",
-  "grafanaOidcClientSecret",
-  "jenkinsWebhookSecret",
-] as const;
+export const SECRET_CONFIG_KEYS = Object.keys(PLATFORM_SECRETS) as PlatformSecretKey[];
 
 /** Structured config values arrive as JSON text; plain strings stay strings. */
 function parseConfigValue(text: string): unknown {
@@ -416,44 +547,28 @@ export function platformConfigFromEntries(
   return parsePlatformConfig(raw, source);
 }
 
-/** Reads the stack's `imaas:*` config through the Pulumi runtime and parses it. */
+/**
+ * Reads the stack's `imaas:*` config through the Pulumi runtime and parses it. Invalid config stops the
+ * run with one line per problem naming the key and the command that sets it (a RunError: no stack trace).
+ */
 export function readPlatformConfig(): PlatformConfig {
-  return platformConfigFromEntries(pulumi.runtime.allConfig(), `Pulumi.${pulumi.getStack()}.yaml`);
+  try {
+    return platformConfigFromEntries(pulumi.runtime.allConfig(), `Pulumi.${pulumi.getStack()}.yaml`);
+  } catch (err) {
+    if (!(err instanceof PlatformConfigError)) throw err;
+    throw new pulumi.RunError(
+      `${err.message}\nset a value with: pulumi config set --path 'imaas:<key>' <value> (objects: pulumi config set --path 'imaas:<key>.<field>' …)`,
+    );
+  }
 }
 
 /**
- * Secrets the platform needs, read as Pulumi secrets (never plain values). Absent secrets are
- * undefined; the component that needs one reports it.
+ * Secrets the platform needs, read as Pulumi secrets (never plain values), one per {@link PLATFORM_SECRETS}
+ * key. Absent secrets are undefined; the component that needs one reports it.
  */
-export interface PlatformSecrets {
-  /** GitHub token for the organization (`imaas:githubToken`); unset: the provider reads GITHUB_TOKEN. */
-  readonly githubToken?: pulumi.Output<string>;
-  /** Harbor admin password (`imaas:harborPassword`, set with `pulumi config set --secret`). */
-  readonly harborPassword?: pulumi.Output<string>;
-  /** Grafana admin password (`imaas:grafanaAdminPassword`). */
-  readonly grafanaAdminPassword?: pulumi.Output<string>;
-  /** OIDC client secret of the tenants' Grafanas (`imaas:grafanaOidcClientSecret`). */
-  readonly grafanaOidcClientSecret?: pulumi.Output<string>;
-  /** Read-only token Argo CD uses to read the platform and tenant repos (`imaas:argocdRepoToken`). */
-  readonly argocdRepoToken?: pulumi.Output<string>;
-  /** OIDC client secret of Argo CD's SSO (`imaas:argocdOidcClientSecret`). */
-  readonly argocdOidcClientSecret?: pulumi.Output<string>;
-  /** Vault token the platform uses to manage tenant policies and roles (`imaas:vaultToken`). */
-  readonly vaultToken?: pulumi.Output<string>;
-  /** Webhook secret shared with Jenkins (`imaas:jenkinsWebhookSecret`). */
-  readonly jenkinsWebhookSecret?: pulumi.Output<string>;
-}
+export type PlatformSecrets = { readonly [K in PlatformSecretKey]?: pulumi.Output<string> };
 
 export function readPlatformSecrets(): PlatformSecrets {
   const config = new pulumi.Config("imaas");
-  return {
-    githubToken: config.getSecret("githubToken"),
-    harborPassword: config.getSecret("harborPassword"),
-    grafanaAdminPassword: config.getSecret("grafanaAdminPassword"),
-    grafanaOidcClientSecret: config.getSecret("grafanaOidcClientSecret"),
-    jenkinsWebhookSecret: config.getSecret("jenkinsWebhookSecret"),
-    argocdRepoToken: config.getSecret("argocdRepoToken"),
-    argocdOidcClientSecret: config.getSecret("argocdOidcClientSecret"),
-    vaultToken: config.getSecret("vaultToken"),
-  };
+  return Object.fromEntries(SECRET_CONFIG_KEYS.map((k) => [k, config.getSecret(k)])) as PlatformSecrets;
 }

@@ -5,10 +5,13 @@
  * file. Rules that need other files or the platform's config (quota caps, `allowFrom` targets, name
  * collisions, the file's own name) live in `validate.ts`.
  */
-import { isIP } from "node:net";
 import { z } from "zod";
+import { credentialKind } from "./credentials";
+import { parseCidr } from "./egress";
 import { ENVIRONMENTS, type Environment } from "./environments";
-import { isQuantity } from "./quantity";
+import { isProblem, parseBytes, parseCpu } from "./quantity";
+import { MIN_SERVICE_CPU_MILLICORES, MIN_SERVICE_MEMORY_BYTES } from "./resources";
+import { hiddenCharacter, nonAscii } from "./text";
 
 export const API_VERSION = "imaas.io/v1alpha1";
 export const KIND = "Tenant";
@@ -32,7 +35,35 @@ export const RESERVED_TENANT_NAMES: readonly string[] = [
   "ingress-nginx",
   "external-secrets",
   "jenkins",
+  "library", // Harbor's default public project
 ];
+
+/** A name checked against `pattern`, with a precise message for a non-ASCII look-alike character. */
+function asciiName(pattern: RegExp, message: string) {
+  return z
+    .string()
+    .refine((v) => nonAscii(v) === undefined, {
+      error: (issue) => `contains ${nonAscii(String(issue.input))}; use plain ASCII`,
+      abort: true,
+    })
+    .regex(pattern, message);
+}
+
+/** Free text shown to people: no control characters, no bidirectional overrides, no invisible characters. */
+function plainText(max: number) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .superRefine((v, ctx) => {
+      const hidden = hiddenCharacter(v);
+      if (hidden)
+        ctx.addIssue({
+          code: "custom",
+          message: `contains a control, invisible or text-direction character (${hidden}); remove it`,
+        });
+    });
+}
 
 /** GitHub's login rules: alphanumerics and single inner hyphens, at most 39 characters. */
 const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
@@ -42,33 +73,72 @@ const LABEL_KEY =
   /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
-const tenantName = z
-  .string()
-  .min(2, "a tenant name has 2 to 20 characters")
-  .max(20, "a tenant name has 2 to 20 characters")
-  .regex(NAME_PATTERN, "use lowercase letters, digits and inner hyphens, starting with a letter")
+const tenantName = asciiName(
+  NAME_PATTERN,
+  "use lowercase letters, digits and inner hyphens, starting with a letter",
+)
+  .pipe(
+    z.string().min(2, "a tenant name has 2 to 20 characters").max(20, "a tenant name has 2 to 20 characters"),
+  )
   .refine((n) => !RESERVED_TENANT_NAMES.includes(n) && !n.startsWith("kube-"), {
     message: "this name is reserved by the platform or Kubernetes; choose another",
   })
   .describe("Tenant name: lowercase letters, digits and inner hyphens, 2 to 20 characters");
 
-const serviceName = z
-  .string()
-  .min(2, "a service name has 2 to 30 characters")
-  .max(30, "a service name has 2 to 30 characters")
-  .regex(NAME_PATTERN, "use lowercase letters, digits and inner hyphens, starting with a letter")
+const serviceName = asciiName(
+  NAME_PATTERN,
+  "use lowercase letters, digits and inner hyphens, starting with a letter",
+)
+  .pipe(
+    z
+      .string()
+      .min(2, "a service name has 2 to 30 characters")
+      .max(30, "a service name has 2 to 30 characters"),
+  )
   .describe("Service name: lowercase letters, digits and inner hyphens, 2 to 30 characters");
 
-const githubLogin = z
-  .string()
-  .regex(GITHUB_LOGIN, "not a valid GitHub login (letters, digits, single inner hyphens, at most 39)")
-  .describe("A GitHub login");
+const githubLogin = asciiName(
+  GITHUB_LOGIN,
+  "not a valid GitHub login (letters, digits, single inner hyphens, at most 39)",
+).describe("A GitHub login (compared without regard to case)");
 
-const quantity = (what: string) =>
-  z
-    .string()
-    .refine(isQuantity, { message: `${what} must be a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi` })
-    .describe(`${what} as a Kubernetes quantity`);
+/**
+ * A CPU or byte amount (model/quantity.ts), at least `floor` when given. An unquoted number is refused
+ * with the quoted form to write: YAML reads `cpu: 0.5` as a number and `memory: 1e3` as a float.
+ */
+function amount(kind: "cpu" | "bytes", floor?: { value: number; text: string }) {
+  const parse = kind === "cpu" ? parseCpu : parseBytes;
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (typeof v === "number") {
+        ctx.addIssue({
+          code: "custom",
+          message: `quote it: write "${v}${kind === "bytes" ? "Mi" : ""}" (amounts are strings${kind === "cpu" ? " of cores or millicores" : " with a unit"})`,
+        });
+        return;
+      }
+      if (typeof v !== "string") {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a quoted amount such as ${kind === "cpu" ? '"500m"' : '"1Gi"'}`,
+        });
+        return;
+      }
+      const r = parse(v);
+      if (isProblem(r)) ctx.addIssue({ code: "custom", message: r.problem });
+      else if (floor && r < floor.value)
+        ctx.addIssue({
+          code: "custom",
+          message: `"${v}" is below the minimum of ${floor.text} for an MI pod`,
+        });
+    })
+    .transform((v) => v as string)
+    .pipe(z.string())
+    .describe(
+      kind === "cpu" ? "CPU: cores (2, 0.5) or millicores (500m)" : "Size with a unit: 512Mi, 1.5Gi, 4G",
+    );
+}
 
 const environment = z.enum(ENVIRONMENTS).describe("An environment: dev, test or prod");
 
@@ -95,23 +165,17 @@ const port = z
 
 const cidr = z
   .string()
-  .refine(
-    (v) => {
-      const [addr, bits, extra] = v.split("/");
-      const family = isIP(addr ?? "");
-      if (extra !== undefined || family === 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
-      return Number(bits) <= (family === 4 ? 32 : 128);
-    },
-    { message: "not a CIDR block (examples: 10.40.0.0/16, 192.0.2.10/32)" },
-  )
+  .refine((v) => parseCidr(v) !== undefined, {
+    message: "not a CIDR block (examples: 10.40.0.0/16, 192.0.2.10/32)",
+  })
   .describe("An IPv4 or IPv6 CIDR block");
 
 export const quotaSchema = z
   .strictObject({
-    cpu: quantity("cpu").optional(),
-    memory: quantity("memory").optional(),
+    cpu: amount("cpu").optional(),
+    memory: amount("bytes").optional(),
     pods: z.number().int().min(0, "pods must be 0 or more").optional(),
-    storage: quantity("storage").optional(),
+    storage: amount("bytes").optional(),
     persistentVolumeClaims: z.number().int().min(0).optional(),
     services: z.number().int().min(0).optional(),
   })
@@ -136,39 +200,91 @@ const autoscaling = z
 
 /** Environment variable names a service may set; the platform's own variables are off limits. */
 const ENV_VAR_NAME = /^[A-Z_][A-Z0-9_]*$/;
-export const RESERVED_ENV_PREFIXES: readonly string[] = [
-  "JAVA_",
-  "OTEL_",
-  "MI_",
-  "WSO2_",
-  "IMAAS_",
-  "KUBERNETES_",
+
+/**
+ * Variables the MI chart sets on the container itself (charts/wso2-mi/templates/deployment.yaml; the
+ * chart's values.schema.json refuses them in config maps, and a test keeps the three lists equal).
+ */
+export const CHART_ENV_NAMES: readonly string[] = [
+  "WSO2_SERVER_HOME",
+  "JVM_MEM_OPTS",
+  "JAVA_MEM_OPTS",
+  "JAVA_OPTS",
+  "POD_NAME",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
+  "OTEL_RESOURCE_ATTRIBUTES",
 ];
+
+/**
+ * Variables a tenant may not set: the chart's, the ones MI's start script reads (`CARBON_HOME`), and the
+ * process-level ones that change what runs (the loader, the JVM's own option variables, the shell's).
+ */
+/** Variables the MI image sets (WSO2's image, on a JDK base image): the chart refuses them too. */
+export const IMAGE_ENV_NAMES: readonly string[] = ["JAVA_HOME"];
+
+export const RESERVED_CONFIG_NAMES: ReadonlySet<string> = new Set([
+  ...CHART_ENV_NAMES,
+  ...IMAGE_ENV_NAMES,
+  "CARBON_HOME",
+  "PATH",
+  "HOME",
+  "USER",
+  "SHELL",
+  "PWD",
+  "HOSTNAME",
+  "TMPDIR",
+  "CLASSPATH",
+  "JAVA_TOOL_OPTIONS",
+  "JDK_JAVA_OPTIONS",
+  "_JAVA_OPTIONS",
+]);
+/** Prefixes owned by others: the platform, OpenTelemetry's SDK settings, the kubelet, the dynamic loader. */
+export const RESERVED_CONFIG_PREFIXES: readonly string[] = ["IMAAS_", "OTEL_", "KUBERNETES_", "LD_"];
+/** Hard ceiling of services in one file; the platform's own limit (imaas:service.maxPerTenant) is lower. */
+export const MAX_SERVICES_PER_FILE = 200;
 /** Config values are small settings, not payloads. */
 export const MAX_CONFIG_VALUE_LENGTH = 4096;
 export const MAX_CONFIG_ENTRIES = 100;
 
 const envVarName = (what: string) =>
-  z
-    .string()
-    .regex(ENV_VAR_NAME, `${what} names are UPPER_SNAKE_CASE environment variable names`)
-    .max(128)
-    .refine((n) => !RESERVED_ENV_PREFIXES.some((p) => n.startsWith(p)), {
-      message: `${what} names may not start with ${RESERVED_ENV_PREFIXES.join(", ")} (the platform's own variables)`,
+  asciiName(ENV_VAR_NAME, `${what} names are UPPER_SNAKE_CASE environment variable names`)
+    .pipe(z.string().max(128))
+    .superRefine((n, ctx) => {
+      if (RESERVED_CONFIG_NAMES.has(n))
+        ctx.addIssue({
+          code: "custom",
+          message: `${n} is set by the platform or the runtime; choose another name`,
+        });
+      const prefix = RESERVED_CONFIG_PREFIXES.find((p) => n.startsWith(p));
+      if (prefix)
+        ctx.addIssue({
+          code: "custom",
+          message: `names starting with ${prefix} belong to the platform or the runtime (${RESERVED_CONFIG_PREFIXES.join(", ")}); choose another name`,
+        });
     });
 
-const configMap = z
-  .record(
-    envVarName("config"),
+const configValue = z
+  .union([z.string(), z.number(), z.boolean()], {
+    error: "a config value is a string, number or boolean; structured values go in a string (e.g. JSON)",
+  })
+  .transform(String)
+  .pipe(
     z
-      .union([z.string(), z.number(), z.boolean()])
-      .transform(String)
-      .pipe(
-        z
-          .string()
-          .max(MAX_CONFIG_VALUE_LENGTH, `a config value has at most ${MAX_CONFIG_VALUE_LENGTH} characters`),
-      ),
-  )
+      .string()
+      .max(MAX_CONFIG_VALUE_LENGTH, `a config value has at most ${MAX_CONFIG_VALUE_LENGTH} characters`)
+      .superRefine((v, ctx) => {
+        const kind = credentialKind(v);
+        if (kind)
+          ctx.addIssue({
+            code: "custom",
+            message: `looks like ${kind}: config is plain text in Git and in the pod spec; move it to secrets: (list its name under the service's secrets and write the value to the secret store, see tenants/README.md)`,
+          });
+      }),
+  );
+
+const configMap = z
+  .record(envVarName("config"), configValue)
   .refine((m) => Object.keys(m).length <= MAX_CONFIG_ENTRIES, {
     message: `at most ${MAX_CONFIG_ENTRIES} config entries per environment`,
   });
@@ -181,16 +297,22 @@ const hostName = z
     "not a DNS host name (lowercase, dot-separated, e.g. payments.example.com)",
   );
 
-const exposure = z.union([
-  z.boolean(),
-  z.strictObject({
-    host: hostName.describe("Public host; default <service>.<tenant>.<env>.<platform domain>"),
-  }),
-]);
+const exposure = z.union(
+  [
+    z.boolean(),
+    z.strictObject({
+      host: hostName.describe("Public host; default <service>.<tenant>.<env>.<platform domain>"),
+    }),
+  ],
+  {
+    error: (issue) =>
+      `write true (the default host), false, or { host: <name> }; got ${JSON.stringify(issue.input)?.slice(0, 40)}`,
+  },
+);
 
 export const serviceSchema = z.strictObject({
   name: serviceName,
-  description: z.string().max(200).optional(),
+  description: plainText(200).optional(),
   environments: environmentList
     .optional()
     .describe("Subset of the tenant's environments; default: all of them"),
@@ -202,7 +324,10 @@ export const serviceSchema = z.strictObject({
   replicas: perEnvironment(z.number().int().min(0, "replicas must be 0 or more").max(50)).optional(),
   autoscaling: perEnvironment(autoscaling).optional(),
   resources: z
-    .strictObject({ cpu: quantity("cpu").optional(), memory: quantity("memory").optional() })
+    .strictObject({
+      cpu: amount("cpu", { value: MIN_SERVICE_CPU_MILLICORES, text: "100m" }).optional(),
+      memory: amount("bytes", { value: MIN_SERVICE_MEMORY_BYTES, text: "512Mi" }).optional(),
+    })
     .optional()
     .describe("Per-pod resources; default 500m CPU and 1Gi memory"),
   config: perEnvironment(configMap)
@@ -223,6 +348,46 @@ export const serviceSchema = z.strictObject({
     .optional()
     .describe("HTTPS endpoint per environment: true for the default host, or { host }"),
 });
+
+/** Names of alert webhooks: each is a property of the tenant's `<tenant>/alerts` entry in its secret store. */
+const ALERT_WEBHOOK_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * Where a tenant's alerts go. Webhook URLs usually carry a token, so the file names a secret (whose value,
+ * the URL, the tenant writes to its secret store), never a URL.
+ */
+export const alertsSchema = z
+  .strictObject({
+    email: z
+      .array(z.email("not an e-mail address"))
+      .max(20)
+      .optional()
+      .describe("Addresses that receive the tenant's alerts (the platform's mail relay sends them)"),
+    webhooks: z
+      .array(
+        z
+          .string()
+          .max(40)
+          .regex(
+            ALERT_WEBHOOK_NAME,
+            "the name of a secret in your store's <tenant>/alerts entry (lowercase, digits, hyphens), never a URL",
+          ),
+      )
+      .max(5)
+      .superRefine((names, ctx) => {
+        names.forEach((n, i) => {
+          if (names.indexOf(n) !== i)
+            ctx.addIssue({ code: "custom", path: [i], message: `"${n}" is listed twice` });
+        });
+      })
+      .optional()
+      .describe(
+        "Webhooks (chat, incident tools) by secret name: the URL is the property <name> of <tenant>/alerts in the secret store",
+      ),
+  })
+  .refine((a) => (a.email?.length ?? 0) + (a.webhooks?.length ?? 0) > 0, {
+    message: "name at least one e-mail address or webhook",
+  });
 
 const specSchema = z
   .strictObject({
@@ -247,7 +412,11 @@ const specSchema = z
           .describe("External systems this tenant's services may reach"),
       })
       .optional(),
-    services: z.array(serviceSchema).optional(),
+    services: z
+      .array(serviceSchema)
+      .max(MAX_SERVICES_PER_FILE, `at most ${MAX_SERVICES_PER_FILE} services in a tenant file`)
+      .optional(),
+    alerts: alertsSchema.optional().describe("Where the tenant's alerts go; unset: to the platform team"),
   })
   .superRefine((spec, ctx) => {
     const tenantEnvs: readonly Environment[] = spec.environments ?? ENVIRONMENTS;
@@ -294,16 +463,24 @@ const specSchema = z
         }
       }
     });
-    const members = new Set(spec.members ?? []);
-    spec.owners.forEach((o, i) => {
-      if (members.has(o)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["owners", i],
-          message: `"${o}" is both an owner and a member`,
-        });
-      }
-    });
+    // GitHub logins are case-insensitive: MKim and mkim are one person.
+    const people = new Map<string, string>();
+    for (const [list, logins] of [
+      ["owners", spec.owners],
+      ["members", spec.members ?? []],
+    ] as const) {
+      logins.forEach((login, i) => {
+        const key = login.toLowerCase();
+        const first = people.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [list, i],
+            message: `"${login}" is already listed as ${first} (GitHub logins ignore case); list each person once`,
+          });
+        } else people.set(key, `${list === "owners" ? "an owner" : "a member"} "${login}"`);
+      });
+    }
     for (const [e, q] of Object.entries(spec.quota ?? {})) {
       if (q && !tenantEnvs.includes(e as Environment)) {
         ctx.addIssue({ code: "custom", path: ["quota", e], message: `the tenant has no "${e}" environment` });
@@ -316,7 +493,7 @@ export const tenantSchema = z.strictObject({
   kind: z.literal(KIND, { message: `kind must be ${KIND}` }),
   metadata: z.strictObject({
     name: tenantName,
-    displayName: z.string().min(1).max(100).optional(),
+    displayName: plainText(100).optional(),
     labels: z
       .record(
         z.string().regex(LABEL_KEY, "not a valid Kubernetes label key"),

@@ -9,6 +9,9 @@
  */
 import type { Environment } from "../../model/environments";
 import { LABELS } from "../../model/naming";
+import { isProblem, parseBytes, parseCpu } from "../../model/quantity";
+import { containerResources } from "../../model/resources";
+import { CHART_ENV_NAMES, IMAGE_ENV_NAMES } from "../../model/tenant";
 
 /** Autoscaling of one service in one environment. */
 export interface MIChartAutoscaling {
@@ -44,9 +47,8 @@ export interface MIChartInput {
   /** Autoscaling; when set, `replicas` is ignored and a HorizontalPodAutoscaler manages the pod count. */
   readonly autoscaling?: MIChartAutoscaling;
   /**
-   * CPU and memory of one pod. Memory: request = limit (the JVM heap is sized from the limit, and a
-   * pod is never OOM-killed for using what it requested). CPU: request = `cpu`, limit = 2 × `cpu`, so
-   * the JVM's start-up and JIT bursts are not throttled into slow, failing startup probes.
+   * CPU and memory of one pod, as the platform's resource model reads them (model/resources.ts):
+   * memory is request and limit; `cpu` is the request and the limit is CPU_LIMIT_RATIO × `cpu`.
    */
   readonly resources: { readonly cpu: string; readonly memory: string };
   /** Service account in the namespace the pods run as (created by TenantSpace). */
@@ -144,39 +146,15 @@ export const JAVA_MEM_OPTS = "-XX:InitialRAMPercentage=50.0 -XX:MaxRAMPercentage
 /** Scrape interval and timeout of the ServiceMonitor. */
 export const METRICS_SCRAPE = { interval: "30s", scrapeTimeout: "10s" } as const;
 
-/** Environment variable names the chart sets itself (the chart's schema refuses them in config maps). */
-export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([
-  "WSO2_SERVER_HOME",
-  "JAVA_HOME",
-  "JVM_MEM_OPTS",
-  "JAVA_MEM_OPTS",
-  "JAVA_OPTS",
-  "POD_NAME",
-  "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "OTEL_SERVICE_NAME",
-  "OTEL_RESOURCE_ATTRIBUTES",
-]);
+/** Environment variable names the chart or the image sets (the chart's schema refuses them in config maps). */
+export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([...CHART_ENV_NAMES, ...IMAGE_ENV_NAMES]);
 
-const CPU = /^(?:(\d+)m|(\d+(?:\.\d{1,3})?))$/;
-const MEMORY = /^\d+(?:\.\d+)?(?:Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const REPOSITORY = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENDPOINT = /^https?:\/\/[^\s"]+$/;
 const VERSION = /^\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$/;
-
-/** CPU quantity in millicores; undefined when it is not a CPU quantity. */
-export function cpuMillicores(quantity: string): number | undefined {
-  const m = CPU.exec(quantity);
-  if (!m) return undefined;
-  return m[1] !== undefined ? Number(m[1]) : Math.round(Number(m[2]) * 1000);
-}
-
-/** Millicores as a Kubernetes quantity: whole cores as `2`, the rest as `1500m`. */
-export function formatMillicores(millicores: number): string {
-  return millicores % 1000 === 0 ? String(millicores / 1000) : `${millicores}m`;
-}
 
 /** Every problem with an input, each naming the offending key. */
 export function validateMIChartInput(input: MIChartInput): string[] {
@@ -205,13 +183,11 @@ export function validateMIChartInput(input: MIChartInput): string[] {
       add("autoscaling.targetCPUUtilization", `${a.targetCPUUtilization} is not a percentage from 1 to 400`);
     }
   }
-  const millicores = cpuMillicores(input.resources.cpu);
-  if (millicores === undefined || millicores <= 0) {
-    add("resources.cpu", `"${input.resources.cpu}" is not a CPU quantity like 500m or 2`);
-  }
-  if (!MEMORY.test(input.resources.memory)) {
-    add("resources.memory", `"${input.resources.memory}" is not a memory quantity like 1Gi`);
-  }
+  const cpu = parseCpu(input.resources.cpu);
+  if (isProblem(cpu)) add("resources.cpu", cpu.problem);
+  else if (cpu <= 0) add("resources.cpu", "must be above 0");
+  const memory = parseBytes(input.resources.memory);
+  if (isProblem(memory)) add("resources.memory", memory.problem);
   if (!K8S_NAME.test(input.serviceAccountName)) add("serviceAccountName", "is not a Kubernetes name");
   if (!K8S_NAME.test(input.imagePullSecret)) add("imagePullSecret", "is not a Kubernetes name");
   if (input.secretName !== undefined && !K8S_NAME.test(input.secretName)) {
@@ -239,7 +215,6 @@ function assertValid(input: MIChartInput): void {
 /** The platform-controlled values for one service in one environment; throws on invalid input. */
 export function buildMIChartValues(input: MIChartInput): MIChartValues {
   assertValid(input);
-  const cpuRequest = cpuMillicores(input.resources.cpu) as number;
   const a = input.autoscaling;
   return {
     miVersion: input.miVersion,
@@ -257,10 +232,7 @@ export function buildMIChartValues(input: MIChartInput): MIChartValues {
       maxReplicas: a?.max ?? Math.max(1, input.replicas),
       targetCPUUtilizationPercentage: a?.targetCPUUtilization ?? 70,
     },
-    resources: {
-      requests: { cpu: formatMillicores(cpuRequest), memory: input.resources.memory },
-      limits: { cpu: formatMillicores(cpuRequest * 2), memory: input.resources.memory },
-    },
+    resources: containerResources(input.resources.cpu, input.resources.memory),
     javaMemOpts: JAVA_MEM_OPTS,
     serviceAccountName: input.serviceAccountName,
     imagePullSecrets: [input.imagePullSecret],

@@ -92,7 +92,10 @@ export class TenantSpace extends pulumi.ComponentResource {
         ),
         new k8s.core.v1.LimitRange(
           `${name}-${env}-limits`,
-          { metadata: meta(TENANT_OBJECTS.limitRange), spec: limitRangeSpec(quota) },
+          {
+            metadata: meta(TENANT_OBJECTS.limitRange),
+            spec: limitRangeSpec(quota, cfg.service.maxResources),
+          },
           opts,
         ),
         ...tenantNetworkPolicies(tenant, env, cfg).map(

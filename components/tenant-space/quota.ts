@@ -1,18 +1,18 @@
 /**
- * Namespace quota and default container resources. The quota caps compute, storage and object counts
- * (no NodePorts or LoadBalancers at all); the limit range gives containers that set no resources
- * defaults that fit inside it, so a quota with limits never blocks a pod for leaving them out.
+ * Namespace quota and default container resources, from the platform's resource model
+ * (model/resources.ts): `quota.cpu` caps CPU requests and, at the MI limit ratio, CPU limits; `memory`
+ * caps both. The quota also caps storage and object counts (no NodePorts or LoadBalancers at all); the
+ * limit range gives containers that set no resources defaults that fit inside it, holds every container
+ * to the same CPU limit/request ratio as MI's, and caps one container at the platform's largest pod.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import type { NamespaceQuota } from "../../model/platform-config";
+import type { NamespaceQuota, PlatformConfig } from "../../model/platform-config";
+import { containerLimits, quotaCompute } from "../../model/resources";
 
 /** The ResourceQuota `spec.hard` of a namespace. */
 export function quotaHard(q: NamespaceQuota): Record<string, string> {
   return {
-    "requests.cpu": q.cpu,
-    "limits.cpu": q.cpu,
-    "requests.memory": q.memory,
-    "limits.memory": q.memory,
+    ...quotaCompute(q),
     "requests.storage": q.storage,
     persistentvolumeclaims: String(q.persistentVolumeClaims),
     pods: String(q.pods),
@@ -26,18 +26,14 @@ export function quotaHard(q: NamespaceQuota): Record<string, string> {
   };
 }
 
-/** Defaults for containers without resources, and a per-container ceiling at the namespace quota. */
-export function limitRangeSpec(q: NamespaceQuota): k8s.types.input.core.v1.LimitRangeSpec & {
-  limits: k8s.types.input.core.v1.LimitRangeItem[];
-} {
+/** Defaults for containers without resources, the CPU ratio, and a per-container ceiling. */
+export function limitRangeSpec(
+  q: NamespaceQuota,
+  maxResources: PlatformConfig["service"]["maxResources"],
+): k8s.types.input.core.v1.LimitRangeSpec & { limits: k8s.types.input.core.v1.LimitRangeItem[] } {
   return {
     limits: [
-      {
-        type: "Container",
-        default: { cpu: "500m", memory: "512Mi" },
-        defaultRequest: { cpu: "100m", memory: "256Mi" },
-        max: { cpu: q.cpu, memory: q.memory },
-      },
+      { type: "Container", ...containerLimits(q, maxResources) },
       { type: "PersistentVolumeClaim", max: { storage: q.storage } },
     ],
   };

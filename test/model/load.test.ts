@@ -112,17 +112,17 @@ describe("loader: each rule refuses bad input with file:line:col and the field",
     [
       "quantity",
       tenant("  owners: [ana]\n  quota:\n    dev: { memory: 12GB }\n"),
-      /:8:20: spec\.quota\.dev\.memory: memory must be a Kubernetes quantity/,
+      /:8:20: spec\.quota\.dev\.memory: "12GB" is not a size; write a number with a unit such as 512Mi/,
     ],
     [
       "quota over the cap",
       tenant('  owners: [ana]\n  quota:\n    prod: { cpu: "64" }\n'),
-      /:8:18: spec\.quota\.prod\.cpu: 64 exceeds the platform cap of 32/,
+      /:8:18: spec\.quota\.prod\.cpu: 64 exceeds the cap of 32 \(imaas:quota\.caps\.cpu of stack "the stack"\)/,
     ],
     [
       "pods over the cap",
       tenant("  owners: [ana]\n  quota:\n    prod: { pods: 1000 }\n"),
-      /spec\.quota\.prod\.pods: 1000 exceeds the platform cap of 200/,
+      /spec\.quota\.prod\.pods: 1000 exceeds the cap of 200 \(imaas:quota\.caps\.pods/,
     ],
     [
       "negative replicas",
@@ -402,7 +402,7 @@ describe("loader: service config, secrets and endpoints", () => {
     [
       "platform variables are reserved",
       "      config:\n        dev: { JAVA_OPTS: x }\n",
-      /config\.dev\.JAVA_OPTS: config names may not start with JAVA_/,
+      /config\.dev\.JAVA_OPTS: JAVA_OPTS is set by the platform or the runtime; choose another name/,
     ],
     [
       "config values are small",
@@ -462,11 +462,13 @@ describe("loader: service config, secrets and endpoints", () => {
     );
   });
 
-  it("a requested host may not take another service's default host", () => {
+  it("a requested host may not take another service's default host (nor anything in its tenant's subtree)", () => {
     const errors = errorsOf({
       "payroll.yaml": svc("      expose:\n        dev: true\n"),
       "hr.yaml": svc("      expose:\n        dev: { host: sync.payroll.dev.imaas.test }\n", "hr", "portal"),
     });
-    assert.equal(errors.length, 2, errors.join("\n"));
+    assert.deepEqual(errors, [
+      'hr.yaml:10:22: spec.services[0].expose.dev.host: host "sync.payroll.dev.imaas.test" is inside tenant "payroll"\'s hosts (*.payroll.dev.imaas.test); choose a host outside other tenants\' names',
+    ]);
   });
 });

@@ -6,8 +6,6 @@ import { parse } from "yaml";
 import {
   buildInitialBranchValues,
   buildMIChartValues,
-  cpuMillicores,
-  formatMillicores,
   type MIChartInput,
   miChartValueKeysPlatformControlled,
   PLATFORM_VALUE_KEYS,
@@ -15,6 +13,8 @@ import {
   TENANT_VALUE_PATHS,
   validateMIChartInput,
 } from "../../../components/mi-service/chart-values";
+import { cpuMillicores, formatCpu } from "../../../model/quantity";
+import { CHART_ENV_NAMES } from "../../../model/tenant";
 
 const CHART = join(__dirname, "../../../charts/wso2-mi");
 const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8"));
@@ -180,7 +180,7 @@ describe("buildMIChartValues", () => {
       },
     );
     assert.equal(cpuMillicores("1.5"), 1500);
-    assert.equal(formatMillicores(2000), "2");
+    assert.equal(formatCpu(2000), "2");
   });
 
   it("turns tracing off without an OTLP endpoint and on with one", () => {
@@ -228,6 +228,13 @@ describe("buildMIChartValues", () => {
       () => buildMIChartValues({ ...base, initialTag: "latest" }),
       /tenant "acme", service "orders"/,
     );
+  });
+
+  it("reserves exactly the environment variables the chart's deployment template sets", () => {
+    const template = readFileSync(join(CHART, "templates", "deployment.yaml"), "utf8");
+    const literal = [...template.matchAll(/^\s*- name: ([A-Z_][A-Z0-9_]*)\s*$/gm)].map((m) => m[1]);
+    assert.ok(literal.includes("POD_NAME") && literal.includes("JVM_MEM_OPTS"), literal.join(","));
+    assert.deepEqual([...new Set(literal)].sort(), [...CHART_ENV_NAMES].sort());
   });
 
   it("agrees with the schema on which environment variable names the chart reserves", () => {

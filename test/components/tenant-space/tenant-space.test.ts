@@ -123,7 +123,10 @@ describe("TenantSpace over the example tenants", () => {
 
   it("quotas cap compute, storage and object counts, with no NodePorts or LoadBalancers, and honour overrides", () => {
     const prod = inNs(T.quota, "payroll-prod")[0].inputs.spec.hard;
-    assert.equal(prod["limits.cpu"], "6");
+    // quota.cpu caps requests; limits are CPU_LIMIT_RATIO (2) × that, the MI container's own ratio.
+    assert.equal(prod["requests.cpu"], "6");
+    assert.equal(prod["limits.cpu"], "12");
+    assert.equal(prod["limits.memory"], "12Gi");
     assert.equal(prod["requests.memory"], "12Gi");
     assert.equal(prod.pods, "30");
     assert.equal(prod["services.nodeports"], "0");
@@ -140,16 +143,23 @@ describe("TenantSpace over the example tenants", () => {
       assert.ok(prod[k] !== undefined, k);
     }
     assert.equal(
-      inNs(T.quota, "payroll-dev")[0].inputs.spec.hard["limits.cpu"],
+      inNs(T.quota, "payroll-dev")[0].inputs.spec.hard["requests.cpu"],
       "4",
       "dev keeps the default",
     );
-    assert.equal(inNs(T.quota, "hr-onboarding-dev")[0].inputs.spec.hard["limits.cpu"], "2");
+    assert.equal(inNs(T.quota, "hr-onboarding-dev")[0].inputs.spec.hard["requests.cpu"], "2");
+    assert.equal(inNs(T.quota, "hr-onboarding-dev")[0].inputs.spec.hard["limits.cpu"], "4");
   });
 
-  it("a limit range gives defaults so pods without resources fit the quota", () => {
+  it("a limit range gives defaults so pods without resources fit the quota, with MI's CPU ratio and ceiling", () => {
     const c = inNs(T.limits, "payroll-dev")[0].inputs.spec.limits.find((l: any) => l.type === "Container");
-    assert.ok(c.default.cpu && c.default.memory && c.defaultRequest.cpu && c.defaultRequest.memory);
+    assert.deepEqual(c.defaultRequest, { cpu: "100m", memory: "256Mi" });
+    assert.deepEqual(c.default, { cpu: "200m", memory: "256Mi" });
+    assert.deepEqual(c.maxLimitRequestRatio, { cpu: "2" });
+    // the platform's largest pod (4 CPU) at the limit ratio, the namespace quota's memory (8Gi < 8Gi max)
+    assert.deepEqual(c.max, { cpu: "8", memory: "8Gi" });
+    const hr = inNs(T.limits, "hr-onboarding-dev")[0].inputs.spec.limits.find((l: any) => l.type === "Container");
+    assert.equal(hr.max.cpu, "4", "a 2-CPU quota caps one container at 2 CPU of requests, 4 of limits");
   });
 
   it("network: default deny, DNS, same namespace, ingress controller and scraper only on their ports", () => {
@@ -276,27 +286,8 @@ describe("TenantSpace over the example tenants", () => {
       "a Pulumi secret",
     );
     const config = JSON.parse(stringData.value[".dockerconfigjson"]);
-    assert.deepEqual(Object.keys(config.auths), ["registry.imaas.test"]);
-  });
-
-  it("the pull secret payload carries the pull robot's credentials for the registry host", async () => {
-    const { dockerConfigJson } =
-      require("../../../components/tenant-space/registry") as typeof import("../../../components/tenant-space/registry");
-    const out = dockerConfigJson("registry.imaas.test", {
-      username: pulumi.output("robot$payroll+pull"),
-      password: pulumi.output("s3cret"),
-    });
-    assert.equal(await pulumi.isSecret(out), true);
-    const value = await new Promise<string>((resolve) => out.apply(resolve));
-    assert.deepEqual(JSON.parse(value), {
-      auths: {
-        "registry.imaas.test": {
-          username: "robot$payroll+pull",
-          password: "s3cret",
-          auth: Buffer.from("robot$payroll+pull:s3cret").toString("base64"),
-        },
-      },
-    });
+    // Both pull robots: the kubelet tries each matching entry in turn (see test/components/tenant-space/registry.test.ts).
+    assert.deepEqual(Object.keys(config.auths), ["registry.imaas.test/payroll", "registry.imaas.test"]);
   });
 
   it("GitHub team with owners as maintainers and members as members", () => {
@@ -308,14 +299,15 @@ describe("TenantSpace over the example tenants", () => {
     assert.deepEqual(roles.sort(), ["ana-lopez:maintainer", "ben42:member", "chloe-m:member"]);
   });
 
-  it("a private Harbor project with quota and scanning, a CI robot (push+pull) and a pull-only robot", () => {
+  it("a private Harbor project with quota and scanning, a CI robot (push, pull, tag) and two pull-only robots", () => {
     const project = r.get(T.dynamic, "payroll-registry");
     assert.equal(project.inputs.name, "payroll");
     assert.equal(project.inputs.private, true);
     assert.equal(project.inputs.autoScan, true);
     assert.equal(project.inputs.storageLimitBytes, 20 * 2 ** 30);
-    assert.deepEqual(r.get(T.dynamic, "payroll-robot-ci").inputs.permissions, ["push", "pull"]);
+    assert.deepEqual(r.get(T.dynamic, "payroll-robot-ci").inputs.permissions, ["push", "pull", "tag:create"]);
     assert.deepEqual(r.get(T.dynamic, "payroll-robot-pull").inputs.permissions, ["pull"]);
+    assert.deepEqual(r.get(T.dynamic, "payroll-robot-pull-b").inputs.permissions, ["pull"]);
     assert.equal(r.get(T.dynamic, "payroll-registry-retention").inputs.keepLastPushed, 20);
   });
 

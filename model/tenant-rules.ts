@@ -1,0 +1,158 @@
+/**
+ * The rules of a tenant file that need the platform's config: what the schema (tenant.ts) cannot know.
+ * Each rule returns findings — a field path in the file and a message saying what to change — and the
+ * loader turns them into `file:line:col` errors. Everything downstream (the quota, the chart values, the
+ * network policies, the registry) relies on these having held: a tenant file that passes them plans,
+ * deploys and fits.
+ */
+import { egressProblem, parseCidr } from "./egress";
+import type { Environment } from "./environments";
+import type { NamespaceQuota, PlatformConfig } from "./platform-config";
+import { clusterFor } from "./platform-config";
+import { bytesOf, cpuMillicores } from "./quantity";
+import { ROLLOUT_SURGE, quotaShortfalls, serviceNeeds } from "./resources";
+import type { TenantSpec } from "./spec";
+import type { TenantFile } from "./tenant";
+
+export type PathKey = string | number;
+
+export interface Finding {
+  readonly path: readonly PathKey[];
+  readonly message: string;
+}
+
+/** Where a rule's messages say a platform limit comes from. */
+export interface RuleContext {
+  readonly cfg: PlatformConfig;
+  /** The stack whose config applies, named in messages about its caps and limits. */
+  readonly stack: string;
+}
+
+/** Every config-dependent rule for one tenant. */
+export function tenantRules(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[] {
+  return [
+    ...serviceCount(file, ctx),
+    ...registryName(file, ctx),
+    ...quotaCaps(file, ctx),
+    ...serviceSizes(file, spec, ctx),
+    ...quotaFit(file, spec, ctx),
+    ...egress(file, spec, ctx),
+  ];
+}
+
+function stackKey(ctx: RuleContext, key: string): string {
+  return `imaas:${key} of stack "${ctx.stack}"`;
+}
+
+function serviceCount(file: TenantFile, ctx: RuleContext): Finding[] {
+  const n = file.spec.services?.length ?? 0;
+  const max = ctx.cfg.service.maxPerTenant;
+  if (n <= max) return [];
+  return [
+    {
+      path: ["spec", "services"],
+      message: `${n} services; a tenant may have at most ${max} (${stackKey(ctx, "service.maxPerTenant")}): split the tenant or ask the platform admins`,
+    },
+  ];
+}
+
+function registryName(file: TenantFile, ctx: RuleContext): Finding[] {
+  if (file.metadata.name !== ctx.cfg.registry.baseImageProject) return [];
+  return [
+    {
+      path: ["metadata", "name"],
+      message: `"${file.metadata.name}" is the registry project of the platform's base images (imaas:registry.baseImageProject); choose another name`,
+    },
+  ];
+}
+
+const QUOTA_FIELDS = ["cpu", "memory", "storage", "pods", "persistentVolumeClaims", "services"] as const;
+
+function magnitude(field: keyof NamespaceQuota, v: string | number): number {
+  if (typeof v === "number") return v;
+  return field === "cpu" ? cpuMillicores(v) : bytesOf(v);
+}
+
+/** A tenant's quota override may not exceed the platform caps. */
+function quotaCaps(file: TenantFile, ctx: RuleContext): Finding[] {
+  const caps = ctx.cfg.quota.caps;
+  const out: Finding[] = [];
+  for (const [env, q] of Object.entries(file.spec.quota ?? {})) {
+    for (const field of QUOTA_FIELDS) {
+      const value = q?.[field];
+      if (value === undefined) continue;
+      if (magnitude(field, value) > magnitude(field, caps[field])) {
+        out.push({
+          path: ["spec", "quota", env, field],
+          message: `${value} exceeds the cap of ${caps[field]} (${stackKey(ctx, `quota.caps.${field}`)}); lower it or ask the platform admins to raise the cap`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Each service's pod size is within the platform's per-pod maximum. */
+function serviceSizes(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[] {
+  const max = ctx.cfg.service.maxResources;
+  const out: Finding[] = [];
+  spec.services.forEach((s, i) => {
+    const written = file.spec.services?.[i]?.resources;
+    if (cpuMillicores(s.resources.cpu) > cpuMillicores(max.cpu)) {
+      out.push({
+        path: ["spec", "services", i, "resources", ...(written?.cpu ? ["cpu"] : [])],
+        message: `cpu ${s.resources.cpu} per pod is above the largest MI pod of ${max.cpu} (${stackKey(ctx, "service.maxResources.cpu")}); lower it and scale out with replicas or autoscaling`,
+      });
+    }
+    if (bytesOf(s.resources.memory) > bytesOf(max.memory)) {
+      out.push({
+        path: ["spec", "services", i, "resources", ...(written?.memory ? ["memory"] : [])],
+        message: `memory ${s.resources.memory} per pod is above the largest MI pod of ${max.memory} (${stackKey(ctx, "service.maxResources.memory")}); lower it and scale out`,
+      });
+    }
+  });
+  return out;
+}
+
+/** Every service at its largest, plus the rolling update's surge, fits each environment's quota. */
+function quotaFit(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[] {
+  const out: Finding[] = [];
+  for (const env of spec.environments) {
+    const q = spec.quota[env];
+    if (!q) continue;
+    const needs = serviceNeeds(spec.services, env);
+    const secretsOf = (i: number) => (spec.services[i].secrets.length > 0 ? 1 : 0);
+    for (const s of quotaShortfalls(needs, q, (n) => secretsOf(n.index))) {
+      const written =
+        file.spec.quota?.[env]?.[s.field as keyof NonNullable<typeof file.spec.quota>[Environment]];
+      const cap = ctx.cfg.quota.caps[s.field];
+      const quotaField = `spec.quota.${env}.${s.field}`;
+      const where = written !== undefined ? quotaField : `the platform default; set ${quotaField}`;
+      const scaling = `${s.largest.podsFrom}${s.field === "cpu" || s.field === "memory" ? ` or resources.${s.field}` : ""} of ${s.largest.service}`;
+      out.push({
+        path: written !== undefined ? ["spec", "quota", env, s.field] : ["spec", "services", s.largest.index],
+        message: `in ${env} the services need up to ${s.needs} (largest pod count plus ${ROLLOUT_SURGE} rolling-update surge pod each); the ${env} quota's ${s.field} is ${s.has} (${where}; cap ${cap} on stack "${ctx.stack}"): raise the quota or lower ${scaling}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Declared egress stays off the metadata endpoint, loopback, the clusters' own networks and the internet. */
+function egress(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[] {
+  const clusters = [
+    ...new Set(spec.environments.map((e) => clusterFor(ctx.cfg, e)).filter((c) => c !== undefined)),
+  ];
+  const rules = {
+    forbidden: ctx.cfg.network.forbiddenEgress,
+    clusterNetworks: clusters.flatMap((c) => c.networks.map((cidr) => ({ cluster: c.name, cidr }))),
+    minPrefix: ctx.cfg.network.minEgressPrefix,
+  };
+  const out: Finding[] = [];
+  (file.spec.network?.egress ?? []).forEach((rule, i) => {
+    const cidr = parseCidr(rule.cidr);
+    const problem = cidr && egressProblem(cidr, rules);
+    if (problem) out.push({ path: ["spec", "network", "egress", i, "cidr"], message: problem });
+  });
+  return out;
+}
