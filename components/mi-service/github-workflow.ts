@@ -72,7 +72,8 @@ function secretsEnv(input: PipelineInput, creds: readonly PipelineCredential[]):
   };
 }
 
-function renderStep(input: PipelineInput, step: PipelineStep): Record<string, unknown> {
+/** One pipeline stage as a GitHub Actions step (shared with the platform-owned promotion check). */
+export function renderStep(input: PipelineInput, step: PipelineStep): Record<string, unknown> {
   const base: Record<string, unknown> = { id: step.id, name: step.title, if: githubCondition(step.when) };
   if (step.action === "checkout") {
     return { ...base, uses: CHECKOUT_ACTION.uses, with: { "persist-credentials": false } };

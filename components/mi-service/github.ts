@@ -28,6 +28,25 @@ export interface ServiceRepositoryArgs {
   readonly actionsSecrets?: Readonly<Record<string, pulumi.Input<string>>>;
   /** A webhook to deliver push and pull-request events to (Jenkins). */
   readonly webhook?: { readonly url: string; readonly secret?: pulumi.Input<string> };
+  /**
+   * The promotion check the tenant cannot edit: a workflow file the platform writes into a
+   * platform-owned repository, required on the promotion branches by an organization ruleset.
+   * @default none (only `requiredCheck`, which runs the pull request's own workflow)
+   */
+  readonly promotionCheck?: PromotionCheckArgs;
+}
+
+export interface PromotionCheckArgs {
+  /** Name of the platform-owned repository (same owner) that holds the workflow. */
+  readonly repository: string;
+  /** Its numeric id, which rulesets reference. @default looked up by name with the GitHub provider */
+  readonly repositoryId?: pulumi.Input<number>;
+  /** Branch of that repository the workflow is read from (and written to). */
+  readonly ref: string;
+  /** Path of the workflow file there. */
+  readonly path: string;
+  /** The workflow YAML. */
+  readonly content: string;
 }
 
 export interface ServiceRepository {
@@ -35,6 +54,8 @@ export interface ServiceRepository {
   readonly branches: Readonly<Partial<Record<Environment, pulumi.Resource>>>;
   readonly protections: github.BranchProtection[];
   readonly files: github.RepositoryFile[];
+  /** The ruleset requiring the platform-owned promotion check; undefined without one. */
+  readonly promotionRuleset?: github.OrganizationRuleset;
 }
 
 /** Environments whose branches are protected: every one after the first (the promotion targets). */
@@ -163,5 +184,68 @@ export function createServiceRepository(
     );
   }
 
-  return { repository, branches, protections, files };
+  const promotionRuleset = args.promotionCheck
+    ? createPromotionRuleset(name, args, args.promotionCheck, repository, opts)
+    : undefined;
+
+  return { repository, branches, protections, files, ...(promotionRuleset ? { promotionRuleset } : {}) };
+}
+
+/**
+ * The platform-owned promotion check: the workflow file in the platform's repository (overwritten on
+ * every update — the platform owns it), and an organization ruleset that requires it on the service's
+ * promotion branches. No bypass actors: like the branch protection, it holds for admins too.
+ */
+function createPromotionRuleset(
+  name: string,
+  args: ServiceRepositoryArgs,
+  check: PromotionCheckArgs,
+  repository: github.Repository,
+  opts: { parent: pulumi.Resource; provider: github.Provider },
+): github.OrganizationRuleset | undefined {
+  const promoted = protectedEnvironments(args.environments);
+  if (promoted.length === 0) return undefined;
+  const file = new github.RepositoryFile(
+    `${name}-promotion-check`,
+    {
+      repository: check.repository,
+      branch: check.ref,
+      file: check.path,
+      content: check.content,
+      commitMessage: `imaas: promotion check of ${args.repositoryName}`,
+      commitAuthor: "IMaaS platform",
+      commitEmail: "imaas-platform@users.noreply.github.com",
+      overwriteOnCreate: true,
+    },
+    opts,
+  );
+  return new github.OrganizationRuleset(
+    `${name}-promotion-ruleset`,
+    {
+      name: `imaas-promotion-${args.repositoryName}`,
+      target: "branch",
+      enforcement: "active",
+      conditions: {
+        refName: { includes: promoted.map((env) => `refs/heads/${branchName(env)}`), excludes: [] },
+        repositoryIds: [repository.repoId],
+      },
+      rules: {
+        requiredWorkflows: {
+          requiredWorkflows: [
+            {
+              repositoryId:
+                check.repositoryId ??
+                github.getRepositoryOutput(
+                  { name: check.repository },
+                  { parent: opts.parent, provider: opts.provider },
+                ).repoId,
+              path: check.path,
+              ref: check.ref,
+            },
+          ],
+        },
+      },
+    },
+    { ...opts, dependsOn: [file] },
+  );
 }

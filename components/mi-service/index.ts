@@ -24,6 +24,7 @@ import { createServiceRepository } from "./github";
 import { GITHUB_CHECK_NAME } from "./github-workflow";
 import { JENKINS_CHECK_NAME } from "./jenkinsfile";
 import { GITHUB_REGISTRY_SECRETS } from "./pipeline";
+import { promotionCheckFor } from "./promotion-check";
 import { serviceSeedFiles } from "./seed-files";
 
 export const MI_SERVICE_TYPE = "imaas:index:MIService";
@@ -68,6 +69,7 @@ export class MIService extends pulumi.ComponentResource {
 
     if (platform.providers.github) {
       const jenkins = cfg.ci === "jenkins";
+      const promotionCheck = promotionCheckFor(tenant, service, cfg);
       createServiceRepository(
         name,
         {
@@ -76,6 +78,7 @@ export class MIService extends pulumi.ComponentResource {
           environments: service.environments,
           seedFiles: serviceSeedFiles(tenant, service, cfg),
           requiredCheck: jenkins ? JENKINS_CHECK_NAME : GITHUB_CHECK_NAME,
+          ...(promotionCheck ? { promotionCheck } : {}),
           ...(args.teamId !== undefined ? { teamId: args.teamId } : {}),
           ...(!jenkins && args.registryCi
             ? {
