@@ -80,8 +80,16 @@ export const serviceSecretName = (service: string): string => `${service}-secret
 export const ownersGroup = (prefix: string, tenant: string): string => `${prefix}${tenant}:owners`;
 export const membersGroup = (prefix: string, tenant: string): string => `${prefix}${tenant}:members`;
 
-/** Robot accounts in the tenant's registry project. */
-export const robotName = (purpose: "ci" | "pull"): string => purpose;
+/**
+ * Robot accounts in the tenant's registry project. The clusters pull with two robots (`pull`, `pull-b`),
+ * both in the pull secret, so rotating one never leaves the pods without a working credential.
+ */
+export const robotName = (purpose: "ci" | "pull" | "pull-b"): string => purpose;
+
+/** The tag CI adds to an image promoted to `env` (e.g. `prod-<git sha>`); retention keeps images by it. */
+export const promotionTag = (env: Environment, imageTag: string): string => `${env}-${imageTag}`;
+/** The doublestar pattern matching every {@link promotionTag} of `env`. */
+export const promotionTagPattern = (env: Environment): string => `${env}-*`;
 
 /** One derived name, with what it names, used by the cross-tenant collision check. */
 export interface DerivedName {

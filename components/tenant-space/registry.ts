@@ -1,15 +1,18 @@
 /**
  * The tenant's registry project on Harbor: private, with a storage quota, scan on push and a retention
- * policy, and two robot accounts — CI pushes and pulls, clusters only pull. The project is kept when the
- * tenant file goes away (a deliberate decommission deletes it).
+ * policy that never deletes an image an environment runs, and robot accounts — CI pushes, pulls and tags
+ * promoted images; the clusters pull with two robots in turn, so a secret rotation never leaves a pod
+ * unable to pull. The project is kept when the tenant file goes away (a deliberate decommission deletes it).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { harborUrl, registryProjectName, robotName } from "../../model/naming";
+import { harborUrl, promotionTagPattern, registryProjectName, robotName } from "../../model/naming";
+import type { PlatformConfig } from "../../model/platform-config";
 import { parseQuantity } from "../../model/quantity";
 import type { TenantSpec } from "../../model/spec";
 import { HarborProject } from "../../providers/harbor/project";
 import { HarborRetentionPolicy } from "../../providers/harbor/retention-policy";
 import { HarborRobotAccount } from "../../providers/harbor/robot-account";
+import { ROTATION_GAP_SECONDS } from "../../providers/harbor/robot-account-provider";
 import { type PlatformContext, requireSecret } from "../shared/context";
 
 export interface RobotCredentials {
@@ -17,10 +20,51 @@ export interface RobotCredentials {
   readonly password: pulumi.Output<string>;
 }
 
+/**
+ * The clusters' pull credentials: two robots, both written into the pull secret under two keys the
+ * kubelet both matches for the project's images (`<host>/<project>` first, then `<host>`); the kubelet
+ * tries every matching credential in turn (k8s.io/kubernetes pkg/credentialprovider/keyring.go `Lookup`,
+ * pkg/kubelet/kuberuntime/kuberuntime_image.go `PullImage`).
+ */
+export interface PullCredentials {
+  /** The Harbor project the images live in. */
+  readonly project: string;
+  /** Slot a (`pull`), then slot b (`pull-b`). */
+  readonly slots: readonly [RobotCredentials, RobotCredentials];
+}
+
 export interface TenantRegistry {
   readonly project: HarborProject;
   readonly ci: RobotCredentials;
-  readonly pull: RobotCredentials;
+  readonly pull: PullCredentials;
+}
+
+/** Rules of the tenant's retention policy (plain values; see README "Registry retention"). */
+export function retentionRules(cfg: PlatformConfig["registry"]): {
+  keepLastPushed: number;
+  keepTagsMatching: string;
+  keepLatestMatching: { pattern: string; count: number }[];
+} {
+  return {
+    // Every repository: the last N pushed (each dev build, each promotion tag counts as a push).
+    keepLastPushed: cfg.keepArtifacts,
+    // Everything prod ever ran, so every earlier prod release can be rolled back to.
+    keepTagsMatching: promotionTagPattern("prod"),
+    // The images last promoted to test, the running one first.
+    keepLatestMatching: [{ pattern: promotionTagPattern("test"), count: cfg.keepTestPromotions }],
+  };
+}
+
+/** Rotation inputs for the tenant's robots, from the platform config. */
+export function rotationInputs(
+  cfg: PlatformConfig["registry"],
+  tenant: string,
+): { rotationDays?: number; rotateIfIssuedBefore?: string } {
+  const before = cfg.rotateRobotsIssuedBefore[tenant];
+  return {
+    ...(cfg.robotRotationDays > 0 ? { rotationDays: cfg.robotRotationDays } : {}),
+    ...(before !== undefined ? { rotateIfIssuedBefore: before } : {}),
+  };
 }
 
 export function createRegistry(
@@ -59,33 +103,72 @@ export function createRegistry(
   );
   new HarborRetentionPolicy(
     `${name}-registry-retention`,
-    { ...connection, project: project.name, keepLastPushed: cfg.registry.keepArtifacts },
+    { ...connection, project: project.name, ...retentionRules(cfg.registry) },
     { parent },
   );
-  const robot = (purpose: "ci" | "pull", permissions: ("push" | "pull")[]) => {
-    const r = new HarborRobotAccount(
+  const rotation = rotationInputs(cfg.registry, tenant.name);
+  const robot = (
+    purpose: "ci" | "pull" | "pull-b",
+    permissions: ("push" | "pull" | "tag:create")[],
+    description: string,
+    holdRotationUntil?: pulumi.Input<number>,
+  ) =>
+    new HarborRobotAccount(
       `${name}-robot-${purpose}`,
       {
         ...connection,
         project: project.name,
         name: robotName(purpose),
         permissions,
-        description: `IMaaS ${purpose === "ci" ? "CI (push and pull)" : "cluster (pull only)"} for tenant ${tenant.name}`,
+        description: `IMaaS ${description} for tenant ${tenant.name}`,
+        ...rotation,
+        ...(holdRotationUntil !== undefined ? { holdRotationUntil } : {}),
       },
       { parent },
     );
-    return { username: r.fullName, password: r.secret };
+  const creds = (r: HarborRobotAccount): RobotCredentials => ({ username: r.fullName, password: r.secret });
+  // CI pushes images and tags the ones it promotes (`<env>-<sha>`, kept by the retention rules).
+  const ci = robot("ci", ["push", "pull", "tag:create"], "CI (push, pull, tag promoted images)");
+  const pullA = robot("pull", ["pull"], "cluster pulls (slot a)");
+  // Slot b rotates only once slot a's current secret is two minutes old: a run that rotates a leaves b
+  // alone, so the pull secret always holds one credential Harbor accepts (see README "Robot rotation").
+  const pullB = robot(
+    "pull-b",
+    ["pull"],
+    "cluster pulls (slot b)",
+    pullA.secretIssuedAt.apply((t) => t + ROTATION_GAP_SECONDS),
+  );
+  return {
+    project,
+    ci: creds(ci),
+    pull: { project: projectName, slots: [creds(pullA), creds(pullB)] },
   };
-  return { project, ci: robot("ci", ["push", "pull"]), pull: robot("pull", ["pull"]) };
 }
 
-/** A `kubernetes.io/dockerconfigjson` payload for the pull robot. */
-export function dockerConfigJson(host: string, robot: RobotCredentials): pulumi.Output<string> {
+/** The `.dockerconfigjson` text for the pull slots (pure). */
+export function dockerConfigPayload(
+  host: string,
+  project: string,
+  slots: readonly (readonly [string, string])[],
+): string {
+  const entry = ([u, p]: readonly [string, string]) => ({
+    username: u,
+    password: p,
+    auth: Buffer.from(`${u}:${p}`).toString("base64"),
+  });
+  const keys = [`${host}/${project}`, host];
+  return JSON.stringify({ auths: Object.fromEntries(slots.map((s, i) => [keys[i], entry(s)])) });
+}
+
+/** A `kubernetes.io/dockerconfigjson` payload holding both pull robots. */
+export function dockerConfigJson(host: string, pull: PullCredentials): pulumi.Output<string> {
+  const [a, b] = pull.slots;
   return pulumi.secret(
-    pulumi.all([robot.username, robot.password]).apply(([u, p]) =>
-      JSON.stringify({
-        auths: { [host]: { username: u, password: p, auth: Buffer.from(`${u}:${p}`).toString("base64") } },
-      }),
+    pulumi.all([a.username, a.password, b.username, b.password]).apply(([ua, pa, ub, pb]) =>
+      dockerConfigPayload(host, pull.project, [
+        [ua, pa],
+        [ub, pb],
+      ]),
     ),
   );
 }
