@@ -2,8 +2,8 @@
  * The `imaas` command: validate tenant files, plan what the stack would create, write the tenant JSON
  * Schema. Exit codes: 0 success, 1 invalid input (tenant files, stack config), 2 usage errors.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { formatError, loadTenantDir } from "../model/load";
 import { PlatformConfigError } from "../model/platform-config";
@@ -17,6 +17,9 @@ import { FORMATS, type Format, renderJson, renderMermaid, renderTable } from "./
 /** The project root: where Pulumi.yaml and the stack files live. */
 export const PROJECT_DIR = resolve(__dirname, "..");
 
+/** The version of this imaas (package.json). */
+export const VERSION: string = JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")).version;
+
 /** Invalid input: printed without a stack trace, exit 1. */
 class UserError extends Error {}
 
@@ -25,20 +28,72 @@ interface Io {
   readonly err: (s: string) => void;
 }
 
+/** The Pulumi project folder: the current folder or its parent (run from inside tenants/), else the CLI's own. */
 function stackDir(): string {
-  return existsSync(join(process.cwd(), "Pulumi.yaml")) ? process.cwd() : PROJECT_DIR;
+  for (const dir of [process.cwd(), dirname(process.cwd())]) {
+    if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
+  }
+  return PROJECT_DIR;
 }
 
-function loadValidTenants(dir: string, stack: string) {
-  const stackConfig = readStackConfig(stackDir(), stack);
-  const config = platformConfigOf(stackConfig);
-  const result = loadTenantDir(dir, config);
-  if (result.errors.length > 0) {
+/** The stacks that have a `Pulumi.<stack>.yaml` in `dir`. */
+function stacksIn(dir: string): string[] {
+  return readdirSync(dir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined && !s.includes("."))
+    .sort();
+}
+
+/** A stack name the user gave: a plain name with a stack file, or a UserError listing the stacks. */
+function checkStack(stack: string): string {
+  const dir = stackDir();
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack) || stack.includes("..")) {
     throw new UserError(
-      `${result.errors.map(formatError).join("\n")}\n${result.errors.length} error(s) in tenant files; nothing was planned`,
+      `--stack "${stack}": a stack name has letters, digits, "-", "_" and "." only, no paths`,
     );
   }
-  return { stackConfig, tenants: result.tenants };
+  if (!existsSync(join(dir, `Pulumi.${stack}.yaml`))) {
+    throw new UserError(
+      `--stack "${stack}": no Pulumi.${stack}.yaml in ${dir}; stacks here: ${stacksIn(dir).join(", ") || "none"}`,
+    );
+  }
+  return stack;
+}
+
+/**
+ * The tenants folder for a DIR-or-FILE argument: a file is validated with its peers (cross-file rules need
+ * them) and only its own errors are reported. The default `tenants` falls back to the current folder when
+ * run from inside it.
+ */
+function tenantsTarget(arg: string, isDefault: boolean): { dir: string; file?: string } {
+  if (isDefault && !existsSync(arg) && existsSync(join(process.cwd(), "..", "Pulumi.yaml"))) {
+    return { dir: "." };
+  }
+  if (existsSync(arg) && statSync(arg).isFile()) return { dir: dirname(arg), file: arg };
+  return { dir: arg };
+}
+
+function loadValidTenants(arg: string, stack: string, isDefault = false, verb = "planned") {
+  const stackConfig = readStackConfig(stackDir(), checkStack(stack));
+  const config = platformConfigOf(stackConfig);
+  const { dir, file } = tenantsTarget(arg, isDefault);
+  const result = loadTenantDir(dir, config, { stack });
+  const errors = file
+    ? result.errors.filter(
+        (e) => resolve(e.file) === resolve(file) || relative(dir, e.file) === basename(file),
+      )
+    : result.errors;
+  if (errors.length > 0) {
+    throw new UserError(
+      `${errors.map(formatError).join("\n")}\n${errors.length} error(s) in tenant files; nothing was ${verb}`,
+    );
+  }
+  if (file && result.errors.length > 0) {
+    throw new UserError(
+      `${file} is valid, but other files in ${dir} are not (run: imaas validate ${dir}); nothing was ${verb}`,
+    );
+  }
+  return { stackConfig, tenants: result.tenants, dir, file };
 }
 
 export function schemaText(): string {
@@ -55,18 +110,26 @@ function parseFormat(value: string): Format {
 export function buildProgram(io: Io): Command {
   const program = new Command("imaas")
     .description("IMaaS: tenant files in, isolated WSO2 Micro Integrator platforms out")
+    .version(VERSION, "-V, --version", "print the imaas version")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError();
 
   program
     .command("validate")
-    .description("check every tenant file in DIR (and the names they derive across files)")
-    .argument("[dir]", "folder of tenant files", "tenants")
-    .option("-s, --stack <name>", "stack whose quota caps apply", "dev")
-    .action((dir: string, opts: { stack: string }) => {
-      const { tenants } = loadValidTenants(dir, opts.stack);
-      io.out(`${tenants.length} tenant file(s) in ${dir} are valid for stack "${opts.stack}"\n`);
+    .description(
+      "check every tenant file in DIR, or one FILE with its peers (and the names they derive across files)",
+    )
+    .argument("[path]", "folder of tenant files, or one tenant file", "tenants")
+    .option("-s, --stack <name>", "stack whose config (caps, limits, domains) applies", "dev")
+    .action((path: string, opts: { stack: string }, cmd: Command) => {
+      const isDefault = cmd.args.length === 0;
+      const { tenants, dir, file } = loadValidTenants(path, opts.stack, isDefault, "accepted");
+      io.out(
+        file
+          ? `${file} is valid for stack "${opts.stack}" (checked with the ${tenants.length} tenant file(s) in ${dir})\n`
+          : `${tenants.length} tenant file(s) in ${isDefault && dir === "." ? "tenants" : dir} are valid for stack "${opts.stack}"\n`,
+      );
     });
 
   program
@@ -81,8 +144,8 @@ export function buildProgram(io: Io): Command {
         .default("table")
         .argParser(parseFormat),
     )
-    .action(async (dir: string, opts: { stack: string; format: Format }) => {
-      const { stackConfig, tenants } = loadValidTenants(dir, opts.stack);
+    .action(async (path: string, opts: { stack: string; format: Format }, cmd: Command) => {
+      const { stackConfig, tenants, dir } = loadValidTenants(path, opts.stack, cmd.args.length === 0);
       const { resources } = await planProgram({
         stack: opts.stack,
         config: stackConfig.values,
@@ -107,7 +170,20 @@ export function buildProgram(io: Io): Command {
         io.out(`${opts.output} is up to date\n`);
         return;
       }
-      writeFileSync(opts.output, text);
+      try {
+        writeFileSync(opts.output, text);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const why: Record<string, string> = {
+          ENOENT: "its folder does not exist",
+          EACCES: "permission denied",
+          EPERM: "permission denied",
+          EROFS: "read-only file system",
+          EISDIR: "it is a folder",
+          ENOTDIR: "a part of the path is not a folder",
+        };
+        throw new UserError(`cannot write ${opts.output}: ${why[e.code ?? ""] ?? e.code ?? "error"}`);
+      }
       io.out(`wrote ${opts.output}\n`);
     });
 

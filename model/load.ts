@@ -204,7 +204,11 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
         errors.push(positioned(file, lines, keyNode(doc, path), dotted(path), message));
       } else {
         const path = issue.path as PathKey[];
-        errors.push(positioned(file, lines, nearestNode(doc, path), dotted(path), issue.message));
+        const message =
+          issue.code === "invalid_type" && /received undefined$/.test(issue.message)
+            ? `required: add ${String(path[path.length - 1] ?? "it")} (see tenants/README.md)`
+            : issue.message;
+        errors.push(positioned(file, lines, nearestNode(doc, path), dotted(path), message));
       }
     }
     return undefined;

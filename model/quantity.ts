@@ -7,7 +7,7 @@
  * unambiguous subset and says how to write it:
  * - CPU: whole or decimal cores with at most 3 decimals (`2`, `0.5`) or millicores (`500m`).
  * - Memory and storage: a number (decimals allowed when the result is whole bytes) with a byte suffix,
- *   binary (`Ki Mi Gi Ti Pi`) or decimal (`k M G T P`): `512Mi`, `1.5Gi`, `4G`.
+ *   binary (`Ki Mi Gi Ti`) or decimal (`k M G T`): `512Mi`, `1.5Gi`, `4G`.
  * Every value the platform writes (requests, limits, quotas) is derived from these and formatted back,
  * so the chart's `values.schema.json` and the API server accept everything the loader accepts.
  */
@@ -18,7 +18,7 @@ export interface QuantityProblem {
 }
 
 const CPU = /^(?:(\d{1,7})m|(\d{1,6})(?:\.(\d{1,3}))?)$/;
-const BYTES = /^(\d{1,9})(?:\.(\d{1,6}))?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)$/;
+const BYTES = /^(\d{1,9})(?:\.(\d{1,6}))?(Ki|Mi|Gi|Ti|k|M|G|T)$/;
 
 const BYTE_FACTOR: Readonly<Record<string, number>> = {
   k: 1e3,
