@@ -37,6 +37,13 @@ export interface EgressRule {
   readonly ports: readonly number[];
 }
 
+/** Where a tenant's alerts are delivered (tenant file `spec.alerts`). */
+export interface AlertDestinations {
+  readonly email: readonly string[];
+  /** Secret names: properties of `<tenant>/alerts` in the secret store, each holding a webhook URL. */
+  readonly webhooks: readonly string[];
+}
+
 export interface TenantSpec {
   readonly name: string;
   readonly displayName: string;
@@ -57,6 +64,8 @@ export interface TenantSpec {
     readonly egress: readonly EgressRule[];
   };
   readonly services: readonly ServiceSpec[];
+  /** Where the tenant's alerts go; undefined: to the platform's receiver. */
+  readonly alerts?: AlertDestinations;
 }
 
 function resolveService(
@@ -141,6 +150,9 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
       egress: t.spec.network?.egress ?? [],
     },
     services: (t.spec.services ?? []).map((s) => resolveService(t.metadata.name, s, environments, cfg)),
+    ...(t.spec.alerts
+      ? { alerts: { email: t.spec.alerts.email ?? [], webhooks: t.spec.alerts.webhooks ?? [] } }
+      : {}),
   };
 }
 

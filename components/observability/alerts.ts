@@ -1,13 +1,13 @@
 /**
  * Alert rules for a tenant's MI services (down, error rate, latency, restarts), one PrometheusRule per
- * tenant namespace, and the platform's recording rules. Each alert carries the `tenant` label that
- * Alertmanager routes on (values.ts buildAlertRouting). Rules in a tenant namespace also get their
- * namespace enforced by the Prometheus operator (`enforcedNamespaceLabel`), so they can only ever see
- * that namespace's series.
+ * tenant namespace, and the platform's recording rules. Each alert carries the `tenant` label (shown in
+ * notifications). Rules in a tenant namespace also get their namespace enforced by the Prometheus
+ * operator (`enforcedNamespaceLabel`), so they can only ever see that namespace's series, and their
+ * alerts carry that namespace, which Alertmanager routes on (alerting.ts).
  */
 import type { Environment } from "../../model/environments";
 import { bucketOf, METRICS } from "./metrics";
-import { TENANT_ALERT_LABEL } from "./values";
+import { TENANT_ALERT_LABEL } from "./alerting";
 
 export interface AlertRule {
   readonly alert: string;

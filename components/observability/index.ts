@@ -10,6 +10,8 @@ import type { ClusterConfig } from "../../model/platform-config";
 import type { TenantSpec } from "../../model/spec";
 import { clusterOf, type PlatformContext } from "../shared/context";
 import { platformLabels, tenantLabels } from "../shared/labels";
+import { AlertSecretsError } from "./alert-secrets";
+import { AlertingConfigError, alertingInput } from "./alerting";
 import { buildMiAlertRules } from "./alerts";
 import { createTenantGrafana } from "./grafana";
 import { backendsPolicy } from "./network";
@@ -53,15 +55,14 @@ export class ObservabilityStack extends pulumi.ComponentResource {
     this.namespace = platform.config.observability.namespace;
     this.urls = backendUrls(this.namespace);
     const scopes = tenantScopes(args.tenants, platform.config, cluster.name);
-    const backends: BackendReleases = createBackends(
-      name,
-      cluster,
-      platform,
-      scopes,
-      this.urls,
-      provider,
-      this,
-    );
+    const alerting = alertingInput(args.tenants, platform.config, cluster.name);
+    let backends: BackendReleases;
+    try {
+      backends = createBackends(name, cluster, platform, scopes, alerting, this.urls, provider, this);
+    } catch (e) {
+      if (!(e instanceof AlertingConfigError) && !(e instanceof AlertSecretsError)) throw e;
+      throw new pulumi.ResourceError(`cluster ${cluster.name}: ${e.message}`, this);
+    }
     const opts_ = { parent: this, provider, dependsOn: [backends.namespace] };
     const meta = (n: string) => ({
       name: n,

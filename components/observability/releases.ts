@@ -9,6 +9,8 @@ import { OBSERVABILITY_OBJECTS, OBSERVABILITY_RELEASES } from "../../model/namin
 import type { ChartRef, ClusterConfig } from "../../model/platform-config";
 import type { PlatformContext } from "../shared/context";
 import { platformLabels } from "../shared/labels";
+import { createAlertSecrets } from "./alert-secrets";
+import type { AlertingInput } from "./alerting";
 import { buildRecordingRules } from "./alerts";
 import type { TenantScope } from "./scope";
 import {
@@ -92,6 +94,7 @@ export function createBackends(
   cluster: ClusterConfig,
   ctx: PlatformContext,
   scopes: readonly TenantScope[],
+  alerting: AlertingInput,
   urls: BackendUrls,
   provider: k8s.Provider,
   parent: pulumi.Resource,
@@ -116,10 +119,13 @@ export function createBackends(
       { name: `${name}-${r[key]}`, releaseName: r[key], chart, namespace: obs.namespace, values },
       { ...opts, dependsOn },
     );
+  // Alertmanager mounts the receivers' secrets: they exist before the release that starts it.
+  const alertSecrets = createAlertSecrets(name, cluster, ctx, alerting, provider, parent, [namespace]);
   const prometheus = release(
     "prometheus",
     charts.kubePrometheusStack,
-    buildKubePrometheusStackValues(obs, scopes),
+    buildKubePrometheusStackValues(obs, alerting),
+    [namespace, ...alertSecrets],
   );
   const loki = release("loki", charts.loki, buildLokiValues(obs));
   const tempo = release("tempo", charts.tempo, buildTempoValues(obs));

@@ -16,6 +16,12 @@ import {
   PLATFORM_TELEMETRY_TENANT,
 } from "../../model/naming";
 import type { PlatformConfig } from "../../model/platform-config";
+import {
+  type AlertingInput,
+  type AlertmanagerConfig,
+  alertmanagerSecrets,
+  buildAlertmanagerConfig,
+} from "./alerting";
 import type { GrafanaDashboard } from "./dashboards";
 import type { TenantScope } from "./scope";
 
@@ -107,47 +113,14 @@ export interface KubePrometheusStackValues {
   };
   readonly alertmanager: {
     readonly config: AlertmanagerConfig;
-  };
-}
-
-export interface AlertmanagerRoute {
-  readonly receiver: string;
-  readonly matchers?: readonly string[];
-  readonly group_by?: readonly string[];
-  readonly continue?: boolean;
-  readonly routes?: readonly AlertmanagerRoute[];
-}
-
-export interface AlertmanagerConfig {
-  readonly route: AlertmanagerRoute;
-  /** Receivers without integrations: a tenant's contact points are added to its receiver. */
-  readonly receivers: readonly { readonly name: string }[];
-}
-
-/** Alert label that carries the tenant; set by every tenant alert rule (alerts.ts). */
-export const TENANT_ALERT_LABEL = "tenant";
-
-export const tenantReceiver = (tenant: string): string => `tenant-${tenant}`;
-
-/** One route per tenant, keyed on the tenant label; everything else goes to the platform. */
-export function buildAlertRouting(scopes: readonly TenantScope[]): AlertmanagerConfig {
-  return {
-    route: {
-      receiver: "platform",
-      group_by: ["alertname", "namespace"],
-      routes: scopes.map((s) => ({
-        receiver: tenantReceiver(s.tenant),
-        matchers: [`${TENANT_ALERT_LABEL}="${s.tenant}"`],
-        group_by: ["alertname", "namespace", "service_name"],
-      })),
-    },
-    receivers: [{ name: "platform" }, ...scopes.map((s) => ({ name: tenantReceiver(s.tenant) }))],
+    /** Secrets the operator mounts at `/etc/alertmanager/secrets/<name>/` (webhook URLs, SMTP password). */
+    readonly alertmanagerSpec: { readonly secrets: readonly string[] };
   };
 }
 
 export function buildKubePrometheusStackValues(
   obs: ObservabilityConfig,
-  scopes: readonly TenantScope[],
+  alerting: AlertingInput,
 ): KubePrometheusStackValues {
   const own = (resource: string) => ({
     group: "monitoring.coreos.com",
@@ -183,7 +156,10 @@ export function buildKubePrometheusStackValues(
         excludedFromEnforcement: [own("servicemonitors"), own("podmonitors"), own("prometheusrules")],
       },
     },
-    alertmanager: { config: buildAlertRouting(scopes) },
+    alertmanager: {
+      config: buildAlertmanagerConfig(alerting),
+      alertmanagerSpec: { secrets: alertmanagerSecrets(alerting) },
+    },
   };
 }
 

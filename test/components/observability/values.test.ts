@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { alertingInput } from "../../../components/observability/alerting";
 import { buildTenantOverviewDashboard } from "../../../components/observability/dashboards";
 import { tenantScopes } from "../../../components/observability/scope";
 import {
@@ -50,7 +51,10 @@ describe("observability values (pure)", () => {
   });
 
   it("kube-prometheus-stack: selects monitors and rules everywhere, enforces namespace, retention and storage from config", () => {
-    const v = buildKubePrometheusStackValues(cfg.observability, scopes);
+    const v = buildKubePrometheusStackValues(
+      cfg.observability,
+      alertingInput(exampleTenants(cfg), cfg, "nonprod"),
+    );
     const spec = v.prometheus.prometheusSpec;
     assert.equal(spec.serviceMonitorSelectorNilUsesHelmValues, false);
     assert.equal(spec.podMonitorSelectorNilUsesHelmValues, false);
@@ -63,7 +67,8 @@ describe("observability values (pure)", () => {
     const routes = v.alertmanager.config.route.routes ?? [];
     assert.deepEqual(
       routes.map((r) => r.matchers),
-      scopes.map((s) => [`tenant="${s.tenant}"`]),
+      scopes.map((s) => [`namespace=~"${s.namespaces.join("|")}"`]),
+      "routes on the namespace the operator enforces, one route per tenant",
     );
   });
 
