@@ -5,7 +5,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { argocdHost } from "../../model/naming";
+import YAML from "yaml";
+import { argocdHost, gitUrlBase } from "../../model/naming";
 import type { ClusterConfig, PlatformConfig } from "../../model/platform-config";
 import type { PlatformContext } from "../shared/context";
 import { platformLabels } from "../shared/labels";
@@ -26,15 +27,17 @@ export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
         "exec.enabled": false,
         "statusbadge.enabled": false,
         "application.resourceTrackingMethod": "annotation",
+        // A YAML string: the argo-cd chart writes each `configs.cm` value with `toString` (7.9.1, and 9.x for
+        // Argo CD 3.2), so a map would reach argocd-cm as Go's `map[...]` text (test/components/platform).
         ...(oidc
           ? {
-              "oidc.config": {
+              "oidc.config": YAML.stringify({
                 name: "SSO",
                 issuer: oidc.issuer,
                 clientID: oidc.clientId,
                 clientSecret: "$oidc.clientSecret",
                 requestedScopes: ["openid", "profile", "email", oidc.groupsClaim],
-              },
+              }),
             }
           : {}),
       },
@@ -129,7 +132,8 @@ export function createArgoCd(
         },
         stringData: {
           type: "git",
-          url: `https://github.com/${cfg.github.owner}`,
+          // Prefix of every service repo URL (github.urlBase, or github.com/<owner>).
+          url: gitUrlBase(cfg.github.owner, cfg.github.urlBase),
           username: "imaas-argocd",
           password: secrets.argocdRepoToken,
         },

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import YAML from "yaml";
 import { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
 import { buildArgoCdValues, lockedDefaultProject } from "../../../components/platform/argocd";
 import { plannedAddons } from "../../../components/platform/addons";
@@ -26,7 +27,16 @@ describe("platform: Argo CD values", () => {
     });
     const v = buildArgoCdValues(oidc, oidc.clusters[0]);
     assert.equal(v.configs.cm["admin.enabled"], false);
-    assert.equal((v.configs.cm as any)["oidc.config"].issuer, "https://sso.acme.test");
+    // The argo-cd chart writes every configs.cm value through `toString` (e2e/chart/argocd-cm.test.ts): a YAML string.
+    const oidcConfig = (v.configs.cm as Record<string, unknown>)["oidc.config"];
+    assert.equal(typeof oidcConfig, "string");
+    assert.deepEqual(YAML.parse(oidcConfig as string), {
+      name: "SSO",
+      issuer: "https://sso.acme.test",
+      clientID: "argocd",
+      clientSecret: "$oidc.clientSecret",
+      requestedScopes: ["openid", "profile", "email", "groups"],
+    });
     assert.equal(v.configs.rbac.scopes, "[groups]");
   });
 
