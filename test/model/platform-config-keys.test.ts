@@ -1,0 +1,86 @@
+/**
+ * Every platform config key and secret the README documents can be set, and a stack with all of them set
+ * plans. Before, setting three documented secrets (`vaultToken`, `argocdRepoToken`,
+ * `argocdOidcClientSecret`) made the program refuse its own config ("Unrecognized key"): the list of secret
+ * keys lived in two places. Now PLATFORM_SECRETS is the one list; these tests keep the README, the schema
+ * and that list in step.
+ */
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { planProgram } from "../../cli/plan-engine";
+import {
+  PLATFORM_SECRETS,
+  platformConfigFromEntries,
+  platformConfigSchema,
+} from "../../model/platform-config";
+import { readStackConfig, SECRET_CONFIG_PLACEHOLDER } from "../../model/stack-file";
+
+const ROOT = join(__dirname, "..", "..");
+const README = readFileSync(join(ROOT, "README.md"), "utf8");
+const reference = README.slice(
+  README.indexOf("## Platform config reference"),
+  README.indexOf("## Operating the platform"),
+);
+
+/** Top-level keys named in the first column of the README's config table (`registry.host`, `.enabled` …). */
+function documentedTopLevelKeys(): Set<string> {
+  const keys = new Set<string>();
+  for (const line of reference.split("\n")) {
+    const first = /^\| ([^|]+) \|/.exec(line)?.[1];
+    if (!first || first === "key" || first.startsWith("---")) continue;
+    for (const m of first.matchAll(/`([a-zA-Z][\w.<>{}, *]*)`/g)) keys.add(m[1].split(".")[0]);
+  }
+  return keys;
+}
+
+describe("platform config: documented keys and secrets", () => {
+  const schemaKeys = Object.keys(platformConfigSchema.shape).sort();
+
+  it("the README's config reference names every top-level key of the schema, and nothing else", () => {
+    assert.deepEqual([...documentedTopLevelKeys()].sort(), schemaKeys);
+  });
+
+  it("the README names every secret of PLATFORM_SECRETS", () => {
+    for (const key of Object.keys(PLATFORM_SECRETS)) {
+      assert.match(reference, new RegExp(`\`${key}\``), `README does not document the secret ${key}`);
+    }
+  });
+
+  it("every secret can be set without the config parser refusing it", () => {
+    const base = readStackConfig(ROOT, "dev").values;
+    const secrets = Object.fromEntries(Object.keys(PLATFORM_SECRETS).map((k) => [`imaas:${k}`, "x"]));
+    assert.doesNotThrow(() => platformConfigFromEntries({ ...base, ...secrets }, "test"));
+  });
+
+  it("a stack with every key set (secrets as secure values) plans", async function () {
+    this.timeout(120_000);
+    const dev = readStackConfig(ROOT, "dev");
+    // Every top-level key, from the dev stack's values filled with every default, plus the optional ones.
+    const full = platformConfigFromEntries(dev.values, "Pulumi.dev.yaml") as Record<string, unknown>;
+    const set: Record<string, unknown> = {
+      ...full,
+      jenkins: { url: "https://jenkins.imaas.test", namespace: "jenkins" },
+      argocd: {
+        ...(full.argocd as object),
+        oidc: { issuer: "https://sso.imaas.test", clientId: "argocd", groupsClaim: "groups" },
+        prodSyncWindow: { schedule: "0 6 * * 1-5", duration: "10h" },
+      },
+    };
+    for (const key of schemaKeys) assert.ok(key in set, `the test does not set ${key}`);
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(set))
+      config[`imaas:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    for (const k of Object.keys(PLATFORM_SECRETS)) config[`imaas:${k}`] = SECRET_CONFIG_PLACEHOLDER;
+    const { resources } = await planProgram({
+      stack: "dev",
+      config,
+      secretKeys: Object.keys(PLATFORM_SECRETS).map((k) => `imaas:${k}`),
+      tenantsDir: join(ROOT, "tenants"),
+    });
+    assert.ok(
+      resources.some((r) => r.type === "imaas:index:TenantSpace"),
+      "the plan built no tenants",
+    );
+  });
+});
