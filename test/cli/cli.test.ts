@@ -44,10 +44,53 @@ describe("imaas CLI", function () {
     assert.equal(imaas("plan", "--format", "xml").code, 2);
   });
 
-  it("an unknown stack is a clear error", () => {
+  it("an unknown stack is a clear error listing the stacks; path characters are refused", () => {
     const r = imaas("validate", "--stack", "nope");
     assert.equal(r.code, 1);
-    assert.match(r.err, /no stack file .*Pulumi\.nope\.yaml/);
+    assert.match(
+      r.err,
+      /--stack "nope": no Pulumi\.nope\.yaml in .*; stacks here: dev, jenkins, prod, sandbox/,
+    );
+    const p = imaas("plan", "--stack", "../../etc/passwd");
+    assert.equal(p.code, 1);
+    assert.match(p.err, /a stack name has letters, digits, "-", "_" and "\." only, no paths/);
+  });
+
+  it("validate FILE checks one file with its peers and reports only that file's errors", () => {
+    const dir = tenantsCopy();
+    writeFileSync(join(dir, "broken.yaml"), "apiVersion: imaas.io/v1alpha1\nkind: Tenant\n");
+    const ok = imaas("validate", join(dir, "payroll.yaml"));
+    assert.equal(ok.code, 1, "another file of the folder is invalid: the plan would refuse it");
+    assert.match(ok.err, /payroll\.yaml is valid, but other files in .* are not/);
+    const bad = imaas("validate", join(dir, "broken.yaml"));
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /broken\.yaml:1:1: metadata: required: add metadata/);
+    assert.doesNotMatch(bad.err, /payroll\.yaml:/);
+    const good = imaas("validate", join(ROOT, "tenants", "payroll.yaml"));
+    assert.equal(good.code, 0, good.err);
+    assert.match(good.out, /payroll\.yaml is valid for stack "dev" \(checked with the 3 tenant file\(s\)/);
+  });
+
+  it("validate runs from inside tenants/", () => {
+    const r = spawnSync(process.execPath, [BIN, "validate"], {
+      cwd: join(ROOT, "tenants"),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /3 tenant file\(s\) in tenants are valid/);
+  });
+
+  it("--version prints the package version; schema -o to an unwritable path is one line", () => {
+    const v = imaas("--version");
+    assert.equal(v.code, 0);
+    assert.equal(v.out.trim(), JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
+    const w = imaas("schema", "-o", "/nonexistent-imaas/dir/tenant.schema.json");
+    assert.equal(w.code, 1);
+    assert.equal(
+      w.err,
+      "cannot write /nonexistent-imaas/dir/tenant.schema.json: its folder does not exist\n",
+    );
   });
 
   it("plan --format json lists the namespaces with their labels", () => {
