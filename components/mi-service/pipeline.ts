@@ -8,12 +8,20 @@
  * build FROM the platform's MI base image, push of `<imageRepository>:<git sha>`, and a `[skip ci]`
  * commit of that tag into the branch's `deploy/values.yaml`. Later environments (`test`, `prod`)
  * never build: merging `dev` → `test` → `prod` carries `deploy/values.yaml` along, and CI only checks
- * that the promoted tag exists in the registry (build once, promote the same image).
+ * that the promoted tag exists in the registry (build once, promote the same image). After the merge, CI
+ * tags the promoted image `<env>-<tag>` through Harbor's API; the registry's retention keeps images by
+ * those tags, so an image an environment runs is never deleted however many dev builds follow.
  *
  * Pure: no Pulumi, no I/O.
  */
 import { type Environment, inPromotionOrder } from "../../model/environments";
-import { branchName, imageRepository, jenkinsRegistryCredentialsId, miBaseImage } from "../../model/naming";
+import {
+  branchName,
+  imageRepository,
+  jenkinsRegistryCredentialsId,
+  miBaseImage,
+  promotionTag,
+} from "../../model/naming";
 
 /** Names of the CI credentials the platform provisions for a service repository. */
 export interface PipelineCredentials {
@@ -50,6 +58,8 @@ export interface PipelineInput {
   readonly mavenImage: string;
   /** Container image of mikefarah/yq, used to read and write `deploy/values.yaml`. @default `DEFAULT_YQ_IMAGE` */
   readonly yqImage: string;
+  /** Container image of curl, used to call Harbor's API. @default `DEFAULT_CURL_IMAGE` */
+  readonly curlImage: string;
   /** The CI credentials the platform provides; the generated pipelines reference only these. */
   readonly credentials: PipelineCredentials;
 }
@@ -57,6 +67,7 @@ export interface PipelineInput {
 /** Maven 3.9 on Eclipse Temurin 21, the JDK MI 4.4 runs on. */
 export const DEFAULT_MAVEN_IMAGE = "maven:3.9.9-eclipse-temurin-21";
 export const DEFAULT_YQ_IMAGE = "mikefarah/yq:4.44.3";
+export const DEFAULT_CURL_IMAGE = "curlimages/curl:8.11.1";
 /** Secrets the platform sets on a service repository for GitHub Actions. */
 export const GITHUB_REGISTRY_SECRETS = {
   usernameSecret: "REGISTRY_USERNAME",
@@ -79,6 +90,7 @@ export function pipelineInput(args: {
   readonly environments: readonly Environment[];
   readonly mavenImage?: string;
   readonly yqImage?: string;
+  readonly curlImage?: string;
 }): PipelineInput {
   return {
     tenant: args.tenant,
@@ -90,6 +102,7 @@ export function pipelineInput(args: {
     environments: inPromotionOrder(args.environments),
     mavenImage: args.mavenImage ?? DEFAULT_MAVEN_IMAGE,
     yqImage: args.yqImage ?? DEFAULT_YQ_IMAGE,
+    curlImage: args.curlImage ?? DEFAULT_CURL_IMAGE,
     credentials: {
       githubActions: GITHUB_REGISTRY_SECRETS,
       jenkins: { registryCredentialsId: jenkinsRegistryCredentialsId(args.tenant) },
@@ -109,6 +122,7 @@ export const PIPELINE_ENV = {
   baseImage: "BASE_IMAGE",
   mavenImage: "MAVEN_IMAGE",
   yqImage: "YQ_IMAGE",
+  curlImage: "CURL_IMAGE",
   imageTag: "IMAGE_TAG",
   branch: "CI_BRANCH",
   registryUsername: "REGISTRY_USERNAME",
@@ -123,6 +137,7 @@ export function pipelineEnvironment(input: PipelineInput): Array<[string, string
     [PIPELINE_ENV.baseImage, input.baseImage],
     [PIPELINE_ENV.mavenImage, input.mavenImage],
     [PIPELINE_ENV.yqImage, input.yqImage],
+    [PIPELINE_ENV.curlImage, input.curlImage],
   ];
 }
 
@@ -132,6 +147,7 @@ export type StageId =
   | "build-image"
   | "push-image"
   | "verify-promoted-image"
+  | "tag-promoted-image"
   | "record-tag";
 
 /**
@@ -199,6 +215,43 @@ const REGISTRY_LOGIN =
 const asCiUser = (mount: string): string =>
   `docker run --rm --user "$(id -u):$(id -g)" -v "$PWD":${mount} -w ${mount}`;
 
+/** Reads `image.tag` of the branch's `deploy/values.yaml` into `$promoted`, failing when there is none. */
+const READ_PROMOTED_TAG = [
+  `promoted="$(docker run --rm -v "$PWD":/workdir -w /workdir "$${E.yqImage}" '.image.tag // ""' ${VALUES_FILE})"`,
+  'if [ -z "$promoted" ]; then',
+  `  echo "${VALUES_FILE} has no image.tag: merge the branch that built the image first" >&2`,
+  "  exit 1",
+  "fi",
+];
+
+/**
+ * Tags the promoted image `<env>-<tag>` with Harbor's `POST /projects/{p}/repositories/{r}/artifacts/{ref}/tags`
+ * (the CI robot holds `tag:create`); the credentials reach curl on stdin, never on a command line.
+ * 201 tagged, 409 already tagged (a re-run, or a rollback to an image this environment ran before).
+ */
+function tagPromotedImage(input: PipelineInput): string[] {
+  const envs = promotionEnvironments(input);
+  return [
+    ...READ_PROMOTED_TAG,
+    `case "$${E.branch}" in`,
+    ...envs.map((env) => `  ${branchName(env)}) tag="${promotionTag(env, "$promoted")}" ;;`),
+    `  *) echo "$${E.branch} is not a promotion branch" >&2; exit 1 ;;`,
+    "esac",
+    `path="$\{${E.imageRepository}#*/}"`,
+    'project="${path%%/*}"',
+    'repo="${path#*/}"',
+    `status="$(printf 'user = "%s:%s"\\n' "$${E.registryUsername}" "$${E.registryPassword}" | ` +
+      `docker run -i --rm "$${E.curlImage}" -K - -sS -o /dev/null -w '%{http_code}' -X POST ` +
+      `-H 'Content-Type: application/json' -d "{\\"name\\":\\"$tag\\"}" ` +
+      `"https://$${E.registryHost}/api/v2.0/projects/$project/repositories/$repo/artifacts/$promoted/tags")"`,
+    'case "$status" in',
+    `  201) echo "tagged $${E.imageRepository}:$promoted as $tag: the registry keeps it" ;;`,
+    `  409) echo "$${E.imageRepository}:$promoted is already tagged $tag" ;;`,
+    `  *) echo "could not tag $${E.imageRepository}:$promoted as $tag (Harbor answered HTTP $status)" >&2; exit 1 ;;`,
+    "esac",
+  ];
+}
+
 /** The ordered stages of the service pipeline; stages that never run for this service are left out. */
 export function pipelineSteps(input: PipelineInput): PipelineStep[] {
   const all = pipelineBranches(input);
@@ -258,11 +311,7 @@ export function pipelineSteps(input: PipelineInput): PipelineStep[] {
       action: "shell",
       commands: [
         LOGOUT_ON_EXIT,
-        `promoted="$(docker run --rm -v "$PWD":/workdir -w /workdir "$${E.yqImage}" '.image.tag // ""' ${VALUES_FILE})"`,
-        'if [ -z "$promoted" ]; then',
-        `  echo "${VALUES_FILE} has no image.tag: merge the branch that built the image first" >&2`,
-        "  exit 1",
-        "fi",
+        ...READ_PROMOTED_TAG,
         REGISTRY_LOGIN,
         `if ! docker manifest inspect "$${E.imageRepository}:$promoted" >/dev/null; then`,
         `  echo "$${E.imageRepository}:$promoted is not in the registry; only images built by CI can be promoted" >&2`,
@@ -270,6 +319,15 @@ export function pipelineSteps(input: PipelineInput): PipelineStep[] {
         "fi",
         `echo "promoting $${E.imageRepository}:$promoted (no rebuild)"`,
       ],
+      credentials: ["registry"],
+    },
+    {
+      id: "tag-promoted-image",
+      title: "Tag promoted image",
+      job: "build",
+      when: { push: promoted, pullRequest: [] },
+      action: "shell",
+      commands: tagPromotedImage(input),
       credentials: ["registry"],
     },
     {

@@ -135,7 +135,15 @@ describe("mi-service pipeline", () => {
       const steps = pipelineSteps(full);
       assert.deepEqual(
         steps.map((s) => s.id),
-        ["checkout", "maven-verify", "build-image", "push-image", "verify-promoted-image", "record-tag"],
+        [
+          "checkout",
+          "maven-verify",
+          "build-image",
+          "push-image",
+          "verify-promoted-image",
+          "tag-promoted-image",
+          "record-tag",
+        ],
       );
       const byId = Object.fromEntries(steps.map((s) => [s.id, s]));
       assert.deepEqual(byId["maven-verify"]!.when, { push: ["dev"], pullRequest: ["dev"] });
@@ -144,6 +152,8 @@ describe("mi-service pipeline", () => {
         push: ["test", "prod"],
         pullRequest: ["test", "prod"],
       });
+      // After the merge only: the registry's retention keeps images by these tags (tag-promoted-image.test.ts).
+      assert.deepEqual(byId["tag-promoted-image"]!.when, { push: ["test", "prod"], pullRequest: [] });
       assert.deepEqual(byId["record-tag"]!.when, { push: ["dev"], pullRequest: [] });
       assert.match(byId["maven-verify"]!.commands.join("\n"), /mvn -B .*verify/);
       assert.match(byId["build-image"]!.commands.join("\n"), /--build-arg BASE_IMAGE="\$BASE_IMAGE"/);
