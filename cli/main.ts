@@ -10,6 +10,7 @@ import { PlatformConfigError } from "../model/platform-config";
 import { platformConfigOf, readStackConfig, StackFileError } from "../model/stack-file";
 import { tenantJsonSchema } from "../model/tenant";
 import { registerDeployCommand } from "./deploy-command";
+import { registerRotateCommand } from "./rotate";
 import { DiffError, registerDiffCommand } from "./diff-command";
 import { planProgram } from "./plan-engine";
 import { FORMATS, type Format, renderJson, renderMermaid, renderTable } from "./render";
@@ -189,6 +190,7 @@ export function buildProgram(io: Io): Command {
 
   registerDiffCommand(program, io);
   registerDeployCommand(program, io);
+  registerRotateCommand(program, io, stackDir);
   return program;
 }
 
