@@ -660,6 +660,27 @@ export function buildPromLabelProxyValues(scope: TenantScope, urls: BackendUrls)
   };
 }
 
+/** The prom-label-proxy chart's default listen address (`config.listenAddress`). */
+export const PROM_LABEL_PROXY_LISTEN = "0.0.0.0:8080";
+
+/**
+ * The proxy's command line as the chart renders it from these values: its deployment template passes
+ * `--insecure-listen-address=<config.listenAddress>`, `--upstream=<config.upstream>`, `--label=<config.label>`,
+ * then `config.extraArgs` as given (prometheus-community/helm-charts, charts/prom-label-proxy/templates/
+ * deployment.yaml). The telemetry suite runs the real proxy with exactly these arguments.
+ */
+export function promLabelProxyArgs(
+  values: PromLabelProxyValues,
+  listenAddress = PROM_LABEL_PROXY_LISTEN,
+): string[] {
+  return [
+    `--insecure-listen-address=${listenAddress}`,
+    `--upstream=${values.config.upstream}`,
+    `--label=${values.config.label}`,
+    ...values.config.extraArgs,
+  ];
+}
+
 /** The namespace values a tenant's proxy enforces, read back from its values (tests, plan). */
 export function enforcedNamespaces(values: PromLabelProxyValues): string[] {
   return values.config.extraArgs

@@ -13,6 +13,7 @@ import {
   buildPromLabelProxyValues,
   buildTempoValues,
   enforcedNamespaces,
+  promLabelProxyArgs,
   FLUENT_BIT_TENANT_KEY,
   grafanaRoleMapping,
   renderFluentBitConfig,
@@ -149,6 +150,15 @@ describe("observability values (pure)", () => {
     assert.equal(v.config.upstream, "http://kps-prometheus.observability.svc.cluster.local:9090");
     assert.deepEqual(enforcedNamespaces(v), ["payroll-dev", "payroll-test"]);
     assert.ok(v.config.extraArgs.includes("--error-on-replace=true"));
+    assert.deepEqual(promLabelProxyArgs(v), [
+      "--insecure-listen-address=0.0.0.0:8080",
+      "--upstream=http://kps-prometheus.observability.svc.cluster.local:9090",
+      "--label=namespace",
+      "--label-value=payroll-dev",
+      "--label-value=payroll-test",
+      "--error-on-replace=true",
+      "--enable-label-apis=true",
+    ]);
   });
 
   it("Grafana: SSO roles from the tenant's groups, owners not Admin, strict role mapping", () => {
