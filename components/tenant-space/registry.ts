@@ -111,7 +111,7 @@ export function createRegistry(
     purpose: "ci" | "pull" | "pull-b",
     permissions: ("push" | "pull" | "tag:create")[],
     description: string,
-    holdRotationUntil?: pulumi.Input<number>,
+    holdRotationUntil?: pulumi.Input<number | undefined>,
   ) =>
     new HarborRobotAccount(
       `${name}-robot-${purpose}`,
@@ -136,7 +136,8 @@ export function createRegistry(
     "pull-b",
     ["pull"],
     "cluster pulls (slot b)",
-    pullA.secretIssuedAt.apply((t) => t + ROTATION_GAP_SECONDS),
+    // Always known after slot a's create or update; absent only under `imaas plan`'s mocks.
+    pullA.secretIssuedAt.apply((t) => (Number.isFinite(t) ? t + ROTATION_GAP_SECONDS : undefined)),
   );
   return {
     project,

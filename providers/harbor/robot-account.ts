@@ -27,7 +27,7 @@ export interface HarborRobotAccountArgs extends HarborConnectionArgs {
   /** Rotate the secret if it was issued before this ISO 8601 instant (on-demand rotation). @default undefined */
   readonly rotateIfIssuedBefore?: pulumi.Input<string>;
   /** Postpone any rotation until this Unix time (seconds). @default undefined */
-  readonly holdRotationUntil?: pulumi.Input<number>;
+  readonly holdRotationUntil?: pulumi.Input<number | undefined>;
 }
 
 /**
