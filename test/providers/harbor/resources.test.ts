@@ -13,8 +13,16 @@ import { FakeHarbor } from "./fake-harbor";
 
 const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
 
-/** Runs check → create → read of a serialized provider in a separate plain `node` process. */
-async function runSerialized(providerText: string, inputs: Record<string, unknown>, dir: string) {
+/**
+ * Runs check → create → read of a serialized provider in a separate plain `node` process; with `then`,
+ * also diff → update against those extra inputs (e.g. a rotation request).
+ */
+async function runSerialized(
+  providerText: string,
+  inputs: Record<string, unknown>,
+  dir: string,
+  then?: Record<string, unknown>,
+) {
   const file = path.join(dir, `provider-${Math.random().toString(36).slice(2)}.js`);
   fs.writeFileSync(file, providerText);
   const script = `
@@ -25,7 +33,14 @@ async function runSerialized(providerText: string, inputs: Record<string, unknow
       if (checked.failures.length) throw new Error(JSON.stringify(checked.failures));
       const created = await provider.create(checked.inputs);
       const read = await provider.read(created.id, created.outs);
-      process.stdout.write(JSON.stringify({ created, read }));
+      let diff, updated;
+      const then = ${JSON.stringify(then ?? null)};
+      if (then) {
+        const next = await provider.check(created.outs, { ...${JSON.stringify(inputs)}, ...then });
+        diff = await provider.diff(created.id, created.outs, next.inputs);
+        updated = await provider.update(created.id, created.outs, next.inputs);
+      }
+      process.stdout.write(JSON.stringify({ created, read, diff, updated }));
     })().catch((e) => { console.error(e.stack); process.exit(1); });`;
   const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
     cwd: dir,
@@ -34,6 +49,8 @@ async function runSerialized(providerText: string, inputs: Record<string, unknow
   return JSON.parse(stdout) as {
     created: { id: string; outs: Record<string, unknown> };
     read: { id?: string };
+    diff?: { changes: boolean };
+    updated?: { outs: Record<string, unknown> };
   };
 }
 
@@ -97,9 +114,14 @@ describe("providers/harbor resources under Pulumi mocks", () => {
     const proj = await runSerialized(p.inputs.__provider, inputsOf(p), dir);
     assert.equal(proj.read.id, proj.created.id);
     assert.equal(fake.quotaOf(Number(proj.created.id))!.hard.storage, 2 ** 30);
-    const bot = await runSerialized(r.inputs.__provider, inputsOf(r), dir);
+    // A rotation request runs diff and update too: rotationDue and the PATCH call travel with the provider.
+    const bot = await runSerialized(r.inputs.__provider, inputsOf(r), dir, {
+      rotateIfIssuedBefore: new Date(Date.now() + 2000).toISOString(),
+    });
     assert.equal(bot.created.outs.fullName, "robot$acme+ci");
-    assert.equal(bot.created.outs.secret, fake.robots.get(Number(bot.created.id))!.secret);
+    assert.equal(bot.diff?.changes, true);
+    assert.notEqual(bot.updated?.outs.secret, bot.created.outs.secret);
+    assert.equal(bot.updated?.outs.secret, fake.robots.get(Number(bot.created.id))!.secret);
     const ret = await runSerialized(t.inputs.__provider, inputsOf(t), dir);
     assert.equal(fake.projects.get(Number(proj.created.id))!.metadata.retention_id, ret.created.id);
   });
