@@ -234,6 +234,7 @@ describe("providers/harbor HarborProject provider", () => {
   });
 
   it("detects drift made on the server (made public, quota changed) and update repairs it", async () => {
+    // Mirrors projectAPI.UpdateProject (metadata merged into the stored map) and quotaAPI.UpdateQuota.
     const inputs = inputsFor({ storageLimitBytes: 1000 });
     const created = await create(inputs);
     const project = fake.projectByName("acme")!;
@@ -300,6 +301,7 @@ describe("providers/harbor HarborProject provider", () => {
   });
 
   it("refuses to delete a project that still holds images unless forceDestroy", async () => {
+    // Mirrors projectAPI.DeleteProject (src/server/v2.0/handler/project.go): 412 while `deletable` finds repositories.
     const created = await create(inputsFor());
     fake.push("acme", "orders-api");
     fake.push("acme", "team/billing");

@@ -122,6 +122,7 @@ describe("providers/harbor HarborRetentionPolicy provider", () => {
   });
 
   it("takes over a policy the project already has instead of failing", async () => {
+    // Mirrors retentionAPI.CreateRetention: 400 "project %v already has retention policy %v" for a second one.
     const first = await create(inputsFor({ keepLastPushed: 2 }));
     const second = await create(inputsFor({ keepLastPushed: 7 }));
     assert.equal(second.id, first.id);

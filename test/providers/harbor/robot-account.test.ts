@@ -274,6 +274,7 @@ describe("providers/harbor HarborRobotAccount provider", () => {
   });
 
   it("detects drift (disabled, permissions cut on the server) and update restores it", async () => {
+    // Mirrors robotAPI.updateV2Robot (src/server/v2.0/handler/robot.go): name, level and project must stay.
     const inputs = inputsFor();
     const created = await create(inputs);
     const robot = fake.robots.get(Number(created.id))!;
