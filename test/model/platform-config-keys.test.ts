@@ -9,10 +9,12 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { planProgram } from "../../cli/plan-engine";
+import * as pulumi from "@pulumi/pulumi";
 import {
   PLATFORM_SECRETS,
   platformConfigFromEntries,
   platformConfigSchema,
+  readPlatformConfig,
 } from "../../model/platform-config";
 import { readStackConfig, SECRET_CONFIG_PLACEHOLDER } from "../../model/stack-file";
 
@@ -82,5 +84,34 @@ describe("platform config: documented keys and secrets", () => {
       resources.some((r) => r.type === "imaas:index:TenantSpace"),
       "the plan built no tenants",
     );
+  });
+
+  it("invalid config at pulumi up is a RunError naming each key and the command, not a stack trace", async () => {
+    await pulumi.runtime.setMocks(
+      { newResource: (a) => ({ id: a.name, state: a.inputs }), call: () => ({}) },
+      "imaas",
+      "broken",
+    );
+    const before = pulumi.runtime.allConfig();
+    const dev = readStackConfig(ROOT, "dev").values;
+    pulumi.runtime.setAllConfig({
+      ...dev,
+      "imaas:domain": "Not A Domain",
+      "imaas:quota": '{"defaults":{"cpu":".5"}}',
+    });
+    try {
+      assert.throws(
+        () => readPlatformConfig(),
+        (err: Error & { __pulumiRunError?: boolean }) => {
+          assert.equal(err.__pulumiRunError, true, "a RunError: Pulumi prints it without a stack trace");
+          assert.match(err.message, /Pulumi\.broken\.yaml: imaas:domain: not a DNS name/);
+          assert.match(err.message, /imaas:quota\.defaults\.cpu: "\.5" is not a CPU amount/);
+          assert.match(err.message, /pulumi config set --path 'imaas:<key>' <value>/);
+          return true;
+        },
+      );
+    } finally {
+      pulumi.runtime.setAllConfig(before);
+    }
   });
 });
