@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import YAML from "yaml";
 import { kubeconfigPath, kubectl } from "./control-plane";
 import type { Part, PartContext } from "./part";
 import {
@@ -37,11 +38,32 @@ export function argoPorts(dir: string): ArgoPorts {
   return JSON.parse(readFileSync(join(dir, "parts", "argocd", "ports.json"), "utf8")) as ArgoPorts;
 }
 
+/** Service account the application-controller acts as (the argo-cd chart's name). */
+export const CONTROLLER_SA = "argocd-application-controller";
+
+/** The admin kubeconfig with the user replaced by a bearer token. */
+export function kubeconfigWithToken(adminKubeconfig: string, user: string, token: string): string {
+  const doc = YAML.parse(adminKubeconfig);
+  doc.users = [{ name: user, user: { token } }];
+  for (const c of doc.contexts) c.context.user = user;
+  return YAML.stringify(doc);
+}
+
 /** The objects Argo CD reads its settings from; `argocd-cm` must carry the part-of label or the controller exits. */
 export function argoSettingsManifests(namespace: string): object[] {
   const labels = { "app.kubernetes.io/part-of": "argocd" };
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+    // The controller's own identity, as the argo-cd chart installs it: a service account bound to a
+    // cluster-wide role on everything — not the sandbox's system:masters admin, which admission exempts.
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: CONTROLLER_SA, namespace, labels } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `${namespace}-${CONTROLLER_SA}`, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: CONTROLLER_SA, namespace }],
+    },
     {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -75,7 +97,7 @@ export function argoEnvironment(ctx: PartContext, dir: string): Record<string, s
     ARGOCD_GPG_ENABLED: "false",
     // In-cluster address https://kubernetes.default.svc is the sandbox's API server (single-file KUBECONFIG).
     ARGOCD_FAKE_IN_CLUSTER: "true",
-    KUBECONFIG: kubeconfigPath(ctx.dir),
+    KUBECONFIG: join(dir, "kubeconfig"),
     GIT_CONFIG_NOSYSTEM: "1",
   };
 }
@@ -99,6 +121,21 @@ export const argocdPart: Part = {
       argoSettingsManifests(ARGOCD_NAMESPACE)
         .map((m) => JSON.stringify(m))
         .join("\n"),
+    );
+    // A token for the controller's service account (TokenRequest), in a kubeconfig of its own.
+    const token = kubectl(ctx, [
+      "create",
+      "token",
+      CONTROLLER_SA,
+      "-n",
+      ARGOCD_NAMESPACE,
+      "--duration",
+      "720h",
+    ]).trim();
+    writeFileSync(
+      join(dir, "kubeconfig"),
+      kubeconfigWithToken(readFileSync(kubeconfigPath(ctx.dir), "utf8"), CONTROLLER_SA, token),
+      { mode: 0o600 },
     );
     const taken = new Set<number>();
     const ports: ArgoPorts = {
