@@ -78,7 +78,10 @@ export function syntheticTenantText(i: number, n: number, options: SyntheticOpti
     `  members: [dev-${i + 1}-a, dev-${i + 1}-b, ops-${i + 1}]`,
     "  environments: [dev, test, prod]",
     "  quota:",
-    '    prod: { cpu: "8", memory: 16Gi, pods: 40 }',
+    // What the five services need at their largest, plus a rolling update's surge pod each (model/resources.ts).
+    '    dev: { cpu: "6", memory: 12Gi }',
+    '    test: { cpu: "6", memory: 12Gi }',
+    '    prod: { cpu: "14", memory: 28Gi, pods: 40 }',
     "  network:",
     ...(allowFrom ? [`    allowFrom: [${syntheticTenantName((i + 1) % n)}]`] : []),
     "    egress:",

@@ -36,10 +36,18 @@ export function parseCidr(text: string): Cidr | undefined {
   return { text, address, prefix, family: v === 4 ? "ipv4" : "ipv6" };
 }
 
+/** One BlockList per block, built once (the same forbidden blocks are checked for every tenant). */
+const blockLists = new Map<string, BlockList>();
+
 function contains(outer: Cidr, address: string, family: Cidr["family"]): boolean {
   if (outer.family !== family) return false;
-  const list = new BlockList();
-  list.addSubnet(outer.address, outer.prefix, outer.family);
+  const key = `${outer.address}/${outer.prefix}`;
+  let list = blockLists.get(key);
+  if (!list) {
+    list = new BlockList();
+    list.addSubnet(outer.address, outer.prefix, outer.family);
+    blockLists.set(key, list);
+  }
   return list.check(address, family);
 }
 

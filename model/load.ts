@@ -158,7 +158,7 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
     );
     return undefined;
   }
-  const merges = mergeKeys(doc);
+  const merges = text.includes("<<") ? mergeKeys(doc) : [];
   if (merges.length > 0) {
     for (const node of merges)
       errors.push(
