@@ -215,9 +215,7 @@ export const platformConfigSchema = z
           .int()
           .min(1)
           .default(25)
-          .describe(
-            "Most services one tenant file may declare (each costs about 25 resources per environment)",
-          ),
+          .describe("Most services one tenant file may declare (each costs 19–30 resources in the plan)"),
       })
       .prefault({}),
     argocd: z
