@@ -200,7 +200,8 @@ publishes and deploys them.
    \`${namespaceName(input.tenant, build)}\` namespace.
 4. To promote, open a pull request ${promotion}. Nothing is rebuilt: the merge carries
    \`${VALUES_FILE}\` — and with it the very image that ran in the previous environment — and CI only
-   checks that this image exists in the registry. Argo CD deploys it after the merge.
+   checks that this image exists in the registry. Argo CD deploys it after the merge, and CI tags the
+   image \`<environment>-<git sha>\` (e.g. \`prod-<git sha>\`) so the registry keeps it.
 
 Branches ${branches.map((b) => `\`${b}\``).join(", ")} are protected: changes arrive through pull
 requests reviewed by the code owners. Replicas, resources, probes and everything else about the
@@ -210,6 +211,8 @@ deployment are set by the platform from your tenant file, not in this repository
 
 Revert the commit that changed \`${VALUES_FILE}\` on the environment's branch (or open a pull
 request setting \`image.tag\` to an earlier tag that CI built). Argo CD rolls back to it.
+The registry keeps every image that ever ran in prod, the images last promoted to test and the most
+recent builds; older builds are deleted, and CI's promoted-image check says so if a tag is gone.
 
 ## Building locally
 

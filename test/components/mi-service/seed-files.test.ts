@@ -110,6 +110,9 @@ describe("mi-service seed files", () => {
     assert.match(text, /registry\.example\.com\/acme-hr\/new-hire-flow:<git sha>/);
     assert.match(text, /Argo CD/);
     assert.match(text, /ci \/ build/);
+    // What the registry keeps, so the team knows how far back it can roll.
+    assert.match(text, /tags the\s+image `<environment>-<git sha>`/);
+    assert.match(text, /keeps every image that ever ran in prod, the images last promoted to test/);
     assert.match(file(seedFiles(input, "jenkins"), "README.md"), /continuous-integration\/jenkins\/pr-merge/);
   });
 });
