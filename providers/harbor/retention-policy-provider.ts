@@ -175,6 +175,12 @@ export function checkRetention(news: Record<string, unknown>): {
           property: "keepLatestMatching",
           reason: `the policy would have ${rules} rules; Harbor allows at most ${MAX_RULES}`,
         });
+      } else if (patterns.includes("**")) {
+        // The "**" rule is keepLastPushed's; a second one would be read back as it.
+        failures.push({
+          property: "keepLatestMatching",
+          reason: 'keepLatestMatching may not use the pattern "**": that is keepLastPushed',
+        });
       } else if (new Set(patterns).size !== patterns.length) {
         // Two equal rules: Harbor refuses the policy with 409 (retentionAPI.checkRuleConflict).
         failures.push({

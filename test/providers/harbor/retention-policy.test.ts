@@ -186,6 +186,13 @@ describe("providers/harbor HarborRetentionPolicy provider", () => {
       ],
     });
     assert.match(dup.failures[0].reason, /names a pattern twice/);
+    const all = checkRetention({
+      ...fake.connection,
+      project: "acme",
+      keepLastPushed: 1,
+      keepLatestMatching: [{ pattern: "**", count: 2 }],
+    });
+    assert.match(all.failures[0].reason, /may not use the pattern "\*\*": that is keepLastPushed/);
     const policy = retentionPolicy(inputsFor(), projectId);
     const tooMany = await adminCall(fake, "POST", "/retentions", {
       ...policy,
