@@ -8,7 +8,12 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ChartRef, ClusterConfig, PlatformConfig } from "../../model/platform-config";
 import { platformLabels } from "../shared/labels";
 
-export function buildExternalSecretsValues(cluster: ClusterConfig) {
+/**
+ * `monitoring`: render the add-ons' ServiceMonitors — only when the platform's observability stack (which
+ * brings the Prometheus Operator and its ServiceMonitor CRD) is on; otherwise the releases would fail on a
+ * kind the cluster does not know.
+ */
+export function buildExternalSecretsValues(cluster: ClusterConfig, monitoring: boolean) {
   return {
     installCRDs: true,
     replicaCount: cluster.production ? 2 : 1,
@@ -25,15 +30,15 @@ export function buildExternalSecretsValues(cluster: ClusterConfig) {
     },
     webhook: { replicaCount: cluster.production ? 2 : 1 },
     certController: { replicaCount: 1 },
-    serviceMonitor: { enabled: true },
+    serviceMonitor: { enabled: monitoring },
   };
 }
 
-export function buildCertManagerValues(cluster: ClusterConfig) {
+export function buildCertManagerValues(cluster: ClusterConfig, monitoring: boolean) {
   return {
     crds: { enabled: true, keep: true },
     replicaCount: cluster.production ? 2 : 1,
-    prometheus: { enabled: true, servicemonitor: { enabled: true } },
+    prometheus: { enabled: true, servicemonitor: { enabled: monitoring } },
   };
 }
 
@@ -51,7 +56,7 @@ export function buildIngressNginxValues(cfg: PlatformConfig, cluster: ClusterCon
         "ssl-redirect": "true",
       },
       podLabels: cfg.ingress.controllerLabels,
-      metrics: { enabled: true, serviceMonitor: { enabled: true } },
+      metrics: { enabled: true, serviceMonitor: { enabled: cfg.observability.enabled } },
       service: { type: "LoadBalancer" },
     },
   };
@@ -70,11 +75,15 @@ export function plannedAddons(cfg: PlatformConfig, cluster: ClusterConfig): Addo
     addons.push({
       key: "externalSecrets",
       namespace: "external-secrets",
-      values: buildExternalSecretsValues(cluster),
+      values: buildExternalSecretsValues(cluster, cfg.observability.enabled),
     });
   }
   if (cfg.certManager.install) {
-    addons.push({ key: "certManager", namespace: "cert-manager", values: buildCertManagerValues(cluster) });
+    addons.push({
+      key: "certManager",
+      namespace: "cert-manager",
+      values: buildCertManagerValues(cluster, cfg.observability.enabled),
+    });
   }
   if (cfg.ingress.install) {
     addons.push({

@@ -73,6 +73,19 @@ describe("platform: add-ons follow their switches", () => {
     assert.deepEqual(plannedAddons(cfg, cfg.clusters[0]), []);
   });
 
+  it("turns on the add-ons' ServiceMonitors only with the observability stack (it brings their CRD)", () => {
+    const monitors = (cfg: ReturnType<typeof testConfig>) => {
+      const v = Object.fromEntries(plannedAddons(cfg, cfg.clusters[0]!).map((a) => [a.key, a.values as any]));
+      return [
+        v.externalSecrets.serviceMonitor.enabled,
+        v.certManager.prometheus.servicemonitor.enabled,
+        v.ingressNginx.controller.metrics.serviceMonitor.enabled,
+      ];
+    };
+    assert.deepEqual(monitors(testConfig()), [true, true, true]);
+    assert.deepEqual(monitors(testConfig({ observability: { enabled: false } })), [false, false, false]);
+  });
+
   it("ingress-nginx refuses snippet annotations from tenants", () => {
     const cfg = testConfig();
     const nginx = plannedAddons(cfg, cfg.clusters[0]).find((a) => a.key === "ingressNginx");
