@@ -77,9 +77,8 @@ const tenantName = asciiName(
   NAME_PATTERN,
   "use lowercase letters, digits and inner hyphens, starting with a letter",
 )
-  .pipe(
-    z.string().min(2, "a tenant name has 2 to 20 characters").max(20, "a tenant name has 2 to 20 characters"),
-  )
+  .min(2, "a tenant name has 2 to 20 characters")
+  .max(20, "a tenant name has 2 to 20 characters")
   .refine((n) => !RESERVED_TENANT_NAMES.includes(n) && !n.startsWith("kube-"), {
     message: "this name is reserved by the platform or Kubernetes; choose another",
   })
@@ -89,12 +88,8 @@ const serviceName = asciiName(
   NAME_PATTERN,
   "use lowercase letters, digits and inner hyphens, starting with a letter",
 )
-  .pipe(
-    z
-      .string()
-      .min(2, "a service name has 2 to 30 characters")
-      .max(30, "a service name has 2 to 30 characters"),
-  )
+  .min(2, "a service name has 2 to 30 characters")
+  .max(30, "a service name has 2 to 30 characters")
   .describe("Service name: lowercase letters, digits and inner hyphens, 2 to 30 characters");
 
 const githubLogin = asciiName(
@@ -249,7 +244,7 @@ export const MAX_CONFIG_ENTRIES = 100;
 
 const envVarName = (what: string) =>
   asciiName(ENV_VAR_NAME, `${what} names are UPPER_SNAKE_CASE environment variable names`)
-    .pipe(z.string().max(128))
+    .max(128)
     .superRefine((n, ctx) => {
       if (RESERVED_CONFIG_NAMES.has(n))
         ctx.addIssue({

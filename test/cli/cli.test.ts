@@ -10,7 +10,7 @@ const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "bin", "imaas.js");
 
 function imaas(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 200_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -21,7 +21,7 @@ function tenantsCopy(): string {
 }
 
 describe("imaas CLI", function () {
-  this.timeout(60_000);
+  this.timeout(240_000);
 
   it("validate: exit 0 on the examples", () => {
     const r = imaas("validate");
