@@ -238,7 +238,9 @@ function tagPromotedImage(input: PipelineInput): string[] {
     `  *) echo "$${E.branch} is not a promotion branch" >&2; exit 1 ;;`,
     "esac",
     `path="$\{${E.imageRepository}#*/}"`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     'project="${path%%/*}"',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     'repo="${path#*/}"',
     `status="$(printf 'user = "%s:%s"\\n' "$${E.registryUsername}" "$${E.registryPassword}" | ` +
       `docker run -i --rm "$${E.curlImage}" -K - -sS -o /dev/null -w '%{http_code}' -X POST ` +
