@@ -12,6 +12,7 @@ import { ObservabilityStack, TenantObservability } from "./components/observabil
 import { ClusterPlatform } from "./components/platform";
 import { baseImageName, createBaseImage } from "./components/platform/base-image";
 import type { PlatformContext, PlatformProviders } from "./components/shared/context";
+import { withTenantFile } from "./components/shared/tenant-errors";
 import { TenantSpace } from "./components/tenant-space";
 import { formatError, loadTenantDir } from "./model/load";
 import { platformStackOf, tenantObservabilityName } from "./model/naming";
@@ -177,22 +178,6 @@ function createTenant(
       ]),
     ),
   };
-}
-
-/**
- * Runs `build` for one tenant; an error that escapes it (a rule the loader should have caught) becomes one
- * line naming the tenant file instead of a stack trace.
- */
-function withTenantFile<T>(tenant: TenantSpec, build: () => T): T {
-  try {
-    return build();
-  } catch (err) {
-    if (err instanceof pulumi.RunError || err instanceof pulumi.ResourceError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    throw new pulumi.RunError(
-      `${tenant.file}: tenant "${tenant.name}": ${message.split("\n").join("; ")} (the tenant file passed validation: this is a platform bug, please report it with the file)`,
-    );
-  }
 }
 
 /** The tenant a tenant stack deploys; a clear error when its file is missing. */
