@@ -423,9 +423,15 @@ export const harborRobotAccountProvider: pulumi.dynamic.ResourceProvider<RobotIn
       body: { id: Number(id), name: olds.fullName, ...robotBody(news) },
     });
     let secret = olds.secret;
-    let secretIssuedAt = olds.secretIssuedAt;
+    // State written before rotation existed has no issue time: the secret dates from the robot's creation.
+    let secretIssuedAt =
+      olds.secretIssuedAt ??
+      outputsFrom((await getRobot(conn, id, label)) ?? { id: Number(id), name: "" }, {
+        ...news,
+        secret,
+      }).secretIssuedAt;
     const now = Math.floor(Date.now() / 1000);
-    const due = rotationDue(olds.secretIssuedAt, news, now);
+    const due = rotationDue(secretIssuedAt, news, now);
     if (due) {
       secret = await refreshSecret(conn, id, label, due);
       secretIssuedAt = now;

@@ -248,6 +248,12 @@ describe("providers/harbor HarborRobotAccount provider", () => {
       const read = (await provider.read!(created.id, legacy as RobotOutputs)).props as RobotOutputs;
       const robot = fake.robots.get(Number(created.id))!;
       assert.equal(read.secretIssuedAt, Math.floor(Date.parse(robot.creation_time) / 1000));
+      // Without a refresh first, a requested rotation still finds the secret's age from Harbor.
+      const request = new Date(Date.now() + 1000).toISOString();
+      const news = inputsFor({ rotateIfIssuedBefore: request });
+      assert.equal((await provider.diff!(created.id, legacy as RobotOutputs, news)).changes, true);
+      const rotated = (await provider.update!(created.id, legacy as RobotOutputs, news)).outs as RobotOutputs;
+      assert.notEqual(rotated.secret, created.outs.secret);
     });
 
     it("check refuses a malformed request instant and a negative period", () => {
