@@ -4,6 +4,7 @@
  * and Service checks — capabilities, root, privileged, privilege escalation, host access, NodePorts,
  * quotas, pull policy — and the platform's image and LoadBalancer rules, each beside its positive control.
  */
+import { parseQuantity } from "../../model/quantity";
 import { admin, kubectl, reason } from "./engine";
 import {
   allRefused,
@@ -148,11 +149,17 @@ export const WORKLOAD_CHECKS: readonly Check[] = [
         "requests.storage",
       ].filter((k) => !(k in hard));
       if (missing.length > 0) return { pass: false, detail: `quota lacks ${missing.join(", ")}` };
-      // Two containers, each at the limit range's per-container maximum, together twice the quota: the
-      // refusal must come from the ResourceQuota itself.
+      // Containers within the limit range (at most 1 CPU requested each, limit at the 2:1 ratio the limit
+      // range holds every container to), one more than the quota's CPU requests hold: the refusal must come
+      // from the ResourceQuota itself.
+      const quotaMillicores = Math.round(parseQuantity(hard["requests.cpu"]) * 1000);
+      const each = Math.min(quotaMillicores, 1000);
       const big = podManifest(ctx, "probe-overquota");
-      big.spec.containers[0].resources.limits.cpu = hard["limits.cpu"];
-      big.spec.containers.push({ ...big.spec.containers[0], name: "probe-2" });
+      big.spec.containers[0].resources.requests.cpu = `${each}m`;
+      big.spec.containers[0].resources.limits.cpu = `${each * 2}m`;
+      const first = big.spec.containers[0];
+      for (let i = 2; i <= Math.floor(quotaMillicores / each) + 1; i++)
+        big.spec.containers.push({ ...first, name: `probe-${i}` });
       const o = expectRefused(
         dryCreate(id, JSON.stringify(big)),
         "a pod over the CPU quota",
