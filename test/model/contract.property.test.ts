@@ -127,13 +127,14 @@ const junk = fc.oneof(
   fc.string({ maxLength: 8 }),
 );
 
-/** Replaces the value at one random path of `value` with `replacement` (or adds an unknown key). */
+/** Replaces the value at one of the paths of `value` (chosen by `pick`) with `replacement`. */
 function mutate(value: unknown, pick: number, replacement: unknown): unknown {
   const paths: (string | number)[][] = [];
   const walk = (v: unknown, path: (string | number)[]) => {
     paths.push(path);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...path, i]);
+    } else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
   walk(value, []);
   const path = paths[pick % paths.length];
