@@ -423,15 +423,16 @@ export const harborRobotAccountProvider: pulumi.dynamic.ResourceProvider<RobotIn
       body: { id: Number(id), name: olds.fullName, ...robotBody(news) },
     });
     let secret = olds.secret;
-    // State written before rotation existed has no issue time: the secret dates from the robot's creation.
-    let secretIssuedAt =
-      olds.secretIssuedAt ??
-      outputsFrom((await getRobot(conn, id, label)) ?? { id: Number(id), name: "" }, {
-        ...news,
-        secret,
-      }).secretIssuedAt;
+    // State written before rotation existed has no issue time: record the robot's creation time now and
+    // rotate from the next run on. The platform's pull secret gains its second robot in this same run, so a
+    // rotation now could leave the pods without a credential Harbor accepts until the secret is updated.
+    const legacy = olds.secretIssuedAt === undefined;
+    let secretIssuedAt = legacy
+      ? outputsFrom((await getRobot(conn, id, label)) ?? { id: Number(id), name: "" }, { ...news, secret })
+          .secretIssuedAt
+      : olds.secretIssuedAt;
     const now = Math.floor(Date.now() / 1000);
-    const due = rotationDue(secretIssuedAt, news, now);
+    const due = legacy ? undefined : rotationDue(secretIssuedAt, news, now);
     if (due) {
       secret = await refreshSecret(conn, id, label, due);
       secretIssuedAt = now;

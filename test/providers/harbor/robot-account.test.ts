@@ -248,11 +248,17 @@ describe("providers/harbor HarborRobotAccount provider", () => {
       const read = (await provider.read!(created.id, legacy as RobotOutputs)).props as RobotOutputs;
       const robot = fake.robots.get(Number(created.id))!;
       assert.equal(read.secretIssuedAt, Math.floor(Date.parse(robot.creation_time) / 1000));
-      // Without a refresh first, a requested rotation still finds the secret's age from Harbor.
+      // Without a refresh first: the first update only records the issue time (the pull secret gains its
+      // second robot in that same run, so nothing rotates yet); the next run rotates.
       const request = new Date(Date.now() + 1000).toISOString();
       const news = inputsFor({ rotateIfIssuedBefore: request });
       assert.equal((await provider.diff!(created.id, legacy as RobotOutputs, news)).changes, true);
-      const rotated = (await provider.update!(created.id, legacy as RobotOutputs, news)).outs as RobotOutputs;
+      const migrated = (await provider.update!(created.id, legacy as RobotOutputs, news))
+        .outs as RobotOutputs;
+      assert.equal(migrated.secret, created.outs.secret);
+      assert.equal(migrated.secretIssuedAt, read.secretIssuedAt);
+      assert.equal((await provider.diff!(created.id, migrated, news)).changes, true);
+      const rotated = (await provider.update!(created.id, migrated, news)).outs as RobotOutputs;
       assert.notEqual(rotated.secret, created.outs.secret);
     });
 
