@@ -128,6 +128,7 @@ function createSharedPlatform(platform: PlatformContext, tenants: readonly Tenan
     outputs: {
       clusters: config.clusters.map((c) => ({ name: c.name, environments: c.environments })),
       baseImage: baseImageName(config),
+      baseImages: config.mi.versions.map((v) => baseImageName(config, v)),
       observability: Object.fromEntries(Object.entries(observability).map(([c, s]) => [c, s.urls])),
     },
   };

@@ -169,6 +169,13 @@ export const platformConfigSchema = z
     mi: z
       .strictObject({
         defaultVersion: semver.default("4.4.0"),
+        versions: z
+          .array(semver)
+          .min(1)
+          .default(["4.4.0"])
+          .describe(
+            "MI versions the platform supports: a base image is built for each, and a service's miVersion must be one",
+          ),
         buildBaseImage: z.boolean().default(true),
       })
       .prefault({}),
@@ -454,6 +461,13 @@ export const platformConfigSchema = z
         code: "custom",
         path: ["stack", "tenant"],
         message: "stack.tenant is only for stack.mode: tenant",
+      });
+    }
+    if (!cfg.mi.versions.includes(cfg.mi.defaultVersion)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mi", "defaultVersion"],
+        message: `${cfg.mi.defaultVersion} is not in imaas:mi.versions (${cfg.mi.versions.join(", ")}); add it there`,
       });
     }
     if (cfg.ci === "jenkins" && !cfg.jenkins) {

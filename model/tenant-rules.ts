@@ -33,6 +33,7 @@ export function tenantRules(file: TenantFile, spec: TenantSpec, ctx: RuleContext
   return [
     ...serviceCount(file, ctx),
     ...registryName(file, ctx),
+    ...miVersions(file, ctx),
     ...quotaCaps(file, ctx),
     ...serviceSizes(file, spec, ctx),
     ...quotaFit(file, spec, ctx),
@@ -64,6 +65,20 @@ function registryName(file: TenantFile, ctx: RuleContext): Finding[] {
       message: `"${file.metadata.name}" is the registry project of the platform's base images (imaas:registry.baseImageProject); choose another name`,
     },
   ];
+}
+
+/** A service's MI version is one the platform supports (a base image exists only for those). */
+function miVersions(file: TenantFile, ctx: RuleContext): Finding[] {
+  const { versions, defaultVersion } = ctx.cfg.mi;
+  const out: Finding[] = [];
+  (file.spec.services ?? []).forEach((s, i) => {
+    if (s.miVersion === undefined || versions.includes(s.miVersion)) return;
+    out.push({
+      path: ["spec", "services", i, "miVersion"],
+      message: `MI ${s.miVersion} is not supported here (${stackKey(ctx, "mi.versions")}: ${versions.join(", ")}); use one of them, or leave miVersion out for the default ${defaultVersion}`,
+    });
+  });
+  return out;
 }
 
 const QUOTA_FIELDS = ["cpu", "memory", "storage", "pods", "persistentVolumeClaims", "services"] as const;

@@ -20,11 +20,12 @@ export const BASE_IMAGE_CONTEXT = join(__dirname, "..", "..", "images", "mi-base
 
 /**
  * The base-image project (readable by every tenant's CI and cluster: it holds only the public MI
- * distribution and the platform's default config) and, unless switched off or planning, the image build.
+ * distribution and the platform's default config) and, unless switched off or planning, one image build
+ * per supported MI version (`imaas:mi.versions`). The default version keeps the logical name it always had.
  */
-export function createBaseImage(ctx: PlatformContext, parent?: pulumi.Resource): docker.Image | undefined {
+export function createBaseImage(ctx: PlatformContext, parent?: pulumi.Resource): docker.Image[] {
   const cfg = ctx.config;
-  if (!cfg.registry.enabled) return undefined;
+  if (!cfg.registry.enabled) return [];
   const password = requireSecret(ctx, "harborPassword", "the registry (imaas:registry.enabled)");
   const project = new HarborProject(
     "registry-base-image-project",
@@ -39,19 +40,22 @@ export function createBaseImage(ctx: PlatformContext, parent?: pulumi.Resource):
     { parent, protect: true },
   );
   // The build needs a Docker engine at `pulumi up`; `imaas plan` never builds.
-  if (!cfg.mi.buildBaseImage || ctx.planOnly) return undefined;
-  return new docker.Image(
-    "mi-base-image",
-    {
-      imageName: baseImageName(cfg),
-      build: {
-        context: BASE_IMAGE_CONTEXT,
-        dockerfile: join(BASE_IMAGE_CONTEXT, "Dockerfile"),
-        args: { MI_VERSION: cfg.mi.defaultVersion },
-        platform: "linux/amd64",
-      },
-      registry: { server: cfg.registry.host, username: cfg.registry.adminUser, password },
-    },
-    { parent, dependsOn: [project] },
+  if (!cfg.mi.buildBaseImage || ctx.planOnly) return [];
+  return cfg.mi.versions.map(
+    (version) =>
+      new docker.Image(
+        version === cfg.mi.defaultVersion ? "mi-base-image" : `mi-base-image-${version}`,
+        {
+          imageName: baseImageName(cfg, version),
+          build: {
+            context: BASE_IMAGE_CONTEXT,
+            dockerfile: join(BASE_IMAGE_CONTEXT, "Dockerfile"),
+            args: { MI_VERSION: version },
+            platform: "linux/amd64",
+          },
+          registry: { server: cfg.registry.host, username: cfg.registry.adminUser, password },
+        },
+        { parent, dependsOn: [project] },
+      ),
   );
 }

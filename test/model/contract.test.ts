@@ -327,6 +327,24 @@ describe("contract: names, hosts and network that cannot hurt anyone else", () =
   });
 });
 
+describe("contract: supported MI versions", () => {
+  it("a service's miVersion must be one the platform builds a base image for", () => {
+    refused(
+      { "payroll.yaml": svc('      miVersion: "4.3.0"\n') },
+      /:9:18: spec\.services\[0\]\.miVersion: MI 4\.3\.0 is not supported here \(imaas:mi\.versions of stack "dev": 4\.4\.0\); use one of them, or leave miVersion out for the default 4\.4\.0/,
+    );
+    const two = testConfig({ mi: { defaultVersion: "4.4.0", versions: ["4.3.0", "4.4.0"] } });
+    assert.deepEqual(errorsOf({ "payroll.yaml": svc('      miVersion: "4.3.0"\n') }, two), []);
+  });
+
+  it("the default version must be one of the supported versions", () => {
+    assert.throws(
+      () => testConfig({ mi: { defaultVersion: "4.5.0", versions: ["4.4.0"] } }),
+      /imaas:mi\.defaultVersion: 4\.5\.0 is not in imaas:mi\.versions \(4\.4\.0\); add it there/,
+    );
+  });
+});
+
 describe("contract: messages for the commonest mistakes", () => {
   it("expose: yes lists the accepted forms", () => {
     refused(

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "node:assert";
 import YAML from "yaml";
 import { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
@@ -105,6 +106,12 @@ describe("platform: ClusterPlatform and base image under mocks", () => {
     const ctx = testContext();
     new ClusterPlatform("platform-main", { cluster: ctx.config.clusters[0], platform: ctx });
     createBaseImage(ctx);
+    // A real run (not a plan) of a platform that supports two MI versions, under a parent of its own.
+    const versions = testContext(
+      testConfig({ mi: { defaultVersion: "4.4.0", versions: ["4.3.0", "4.4.0"] } }),
+    );
+    const parent = new pulumi.ComponentResource("test:index:Versions", "versions");
+    createBaseImage({ ...versions, planOnly: false }, parent);
     await recorder.settle();
   });
 
@@ -135,7 +142,16 @@ describe("platform: ClusterPlatform and base image under mocks", () => {
       .ofType("pulumi-nodejs:dynamic:Resource")
       .find((r) => r.name === "registry-base-image-project");
     assert.equal(project?.inputs.name, "platform");
-    assert.equal(recorder.ofType("docker:index/image:Image").length, 0);
+    // The only images are the two of the real run below: the plan built none.
+    assert.equal(recorder.ofType("docker:index/image:Image").length, 2);
     assert.equal(baseImageName(testConfig()), "registry.imaas.test/platform/mi-base:4.4.0");
+  });
+
+  it("builds one base image per supported MI version; the default keeps its logical name", () => {
+    const images = recorder.ofType("docker:index/image:Image");
+    assert.deepEqual(images.map((i) => [i.name, i.inputs.imageName, i.inputs.build.args.MI_VERSION]).sort(), [
+      ["mi-base-image", "registry.imaas.test/platform/mi-base:4.4.0", "4.4.0"],
+      ["mi-base-image-4.3.0", "registry.imaas.test/platform/mi-base:4.3.0", "4.3.0"],
+    ]);
   });
 });
