@@ -5,7 +5,7 @@
  * treated as hostile (one document, no custom tags, a small alias budget, a size cap).
  */
 import { type Document, isMap, isScalar, LineCounter, type Node, parseAllDocuments, visit } from "yaml";
-import { discoverTenantFiles, isTenantFile, MAX_TENANT_FILE_BYTES, tenantOfFile } from "./discover";
+import { discoverTenantFiles, MAX_TENANT_FILE_BYTES, tenantOfFile } from "./discover";
 import { ENVIRONMENTS, inPromotionOrder } from "./environments";
 import { argocdHost, derivedNames, grafanaHost } from "./naming";
 import { allowedDomains, type PlatformConfig } from "./platform-config";
@@ -13,7 +13,6 @@ import { exposedHost, resolveTenant, type TenantSpec, withCallableTenants } from
 import { type TenantFile, tenantSchema } from "./tenant";
 import { type PathKey, tenantRules } from "./tenant-rules";
 
-export { isTenantFile, MAX_TENANT_FILE_BYTES };
 /** Aliases a tenant file may expand; anything like an alias bomb is refused. */
 export const MAX_ALIAS_COUNT = 50;
 

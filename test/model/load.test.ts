@@ -2,7 +2,8 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatError, loadTenantDir, loadTenantSources, MAX_TENANT_FILE_BYTES } from "../../model/load";
+import { MAX_TENANT_FILE_BYTES } from "../../model/discover";
+import { formatError, loadTenantDir, loadTenantSources } from "../../model/load";
 import { testConfig } from "../support/mocks";
 
 const cfg = testConfig();
