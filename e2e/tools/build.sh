@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the real toolchain for the e2e tier from Go modules (no release downloads):
 #   helm, pulumi (+ pulumi-language-nodejs), pulumi-resource-kubernetes,
-#   kube-apiserver / kube-controller-manager / kube-scheduler, etcd, CRDs.
+#   kube-apiserver / kube-controller-manager / kube-scheduler, etcd, CRDs,
+#   Argo CD application-controller + repo-server, redis-server.
 #
 # Usage: e2e/tools/build.sh [TOOL...]     (default: all, in the order below)
-#   TOOL: helm pulumi kubernetes-provider kube etcd crds
+#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis
 #
 # Output: ${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}/bin/<binary>, CRDs in .../crds/.
 # Idempotent: a tool is skipped while its stamp (.../stamps/<tool>) matches the
@@ -27,7 +28,8 @@ HELM_VERSION=v3.22.0
 PULUMI_VERSION=v3.248.0          # matches @pulumi/pulumi in package.json
 PULUMI_K8S_VERSION=v4.34.2       # matches @pulumi/kubernetes in package.json
 KUBE_VERSION=v1.33.13
-ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds)
+ARGOCD_VERSION=v3.2.11           # matches e2e/tools/argocd/go.mod; its CRDs below are the same release
+ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis)
 
 log() { printf '%s [build] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -156,9 +158,9 @@ build_etcd() {
 
 # CRDs from the projects' own Go modules: "module@version path-in-module" per line.
 CRDS=(
-  "github.com/argoproj/argo-cd/v3@v3.5.7 manifests/crds/application-crd.yaml"
-  "github.com/argoproj/argo-cd/v3@v3.5.7 manifests/crds/appproject-crd.yaml"
-  "github.com/argoproj/argo-cd/v3@v3.5.7 manifests/crds/applicationset-crd.yaml"
+  "github.com/argoproj/argo-cd/v3@v3.2.11 manifests/crds/application-crd.yaml"
+  "github.com/argoproj/argo-cd/v3@v3.2.11 manifests/crds/appproject-crd.yaml"
+  "github.com/argoproj/argo-cd/v3@v3.2.11 manifests/crds/applicationset-crd.yaml"
   "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
   "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml"
   "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
@@ -189,6 +191,37 @@ build_crds() {
   write_stamp crds "$v"
 }
 
+# Argo CD's application-controller and repo-server (and argocd-git-ask-pass, which the repo-server
+# runs as GIT_ASKPASS=argocd): one binary switched on its name, as upstream's cmd/main.go does.
+ARGOCD_NAMES=(argocd-application-controller argocd-repo-server argocd-git-ask-pass)
+build_argocd() {
+  local v="$ARGOCD_VERSION" n
+  local outs=("$BIN/argocd"); for n in "${ARGOCD_NAMES[@]}"; do outs+=("$BIN/$n"); done
+  up_to_date argocd "$v" "${outs[@]}" && { log "argocd $v: up to date"; return; }
+  # Without the stamp the components report v99.99.99 (upstream prefixes the v; the commit is not
+  # known from the module, so they log v3.2.11+unknown).
+  go_build "$HERE/argocd" . "$BIN/argocd" "-X github.com/argoproj/argo-cd/v3/common.version=${v#v}"
+  for n in "${ARGOCD_NAMES[@]}"; do ln -sfn argocd "$BIN/$n"; done
+  local got; got="$(go version -m "$BIN/argocd" | awk '$2 == "github.com/argoproj/argo-cd/v3" { print $3 }')"
+  [[ "$got" == "$v" ]] || die "bin/argocd is built from argo-cd $got, expected $v"
+  write_stamp argocd "$v"
+}
+
+# redis-server for Argo CD's caches: Debian's package (7.0 on bookworm), linked into bin/. The
+# sandbox runs its own instance on a private port (where apt starts services, Debian's own
+# instance on 6379 may run too; the sandbox never uses it).
+build_redis() {
+  if [[ ! -x /usr/bin/redis-server ]]; then
+    command -v apt-get >/dev/null || die "redis: /usr/bin/redis-server missing and no apt-get"
+    log "  apt-get install redis-server"
+    [[ $(id -u) -eq 0 ]] || die "redis: run as root (or install Debian's redis-server yourself)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  fi
+  ln -sfn /usr/bin/redis-server "$BIN/redis-server"
+  log "  $("$BIN/redis-server" --version)"
+}
+
 tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
   start=$SECONDS
@@ -200,6 +233,8 @@ for t in "${tools[@]}"; do
     kube) build_kube ;;
     etcd) build_etcd ;;
     crds) build_crds ;;
+    argocd) build_argocd ;;
+    redis) build_redis ;;
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
   esac
   log "== $t done in $((SECONDS - start))s"
