@@ -104,7 +104,7 @@ function namespaceObjects(env: Environment): unknown[] {
       apiVersion: "v1",
       kind: "LimitRange",
       metadata: meta(TENANT_OBJECTS.limitRange),
-      spec: limitRangeSpec(quota),
+      spec: limitRangeSpec(quota, cfg.service.maxResources),
     },
     ...tenantNetworkPolicies(tenant, env, cfg).map((p) => ({
       apiVersion: "networking.k8s.io/v1",
@@ -138,6 +138,7 @@ function pod(namespace: string, containers: Record<string, unknown>[], spec: Rec
     kind: "Pod",
     metadata: { name: "p", namespace },
     spec: {
+      serviceAccountName: TENANT_OBJECTS.workloadServiceAccount,
       securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
       containers: containers.map((c, i) => ({
         name: `c${i}`,
@@ -155,6 +156,36 @@ const netpol = (namespace: string, name: string, labels: Record<string, string> 
   metadata: { name, namespace, labels },
   spec: { podSelector: {}, policyTypes: ["Ingress"] },
 });
+
+const allowAllEgress = (namespace: string) => ({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "open", namespace },
+  spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{}] },
+});
+const tokenSecret = (namespace: string, account: string) => ({
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: {
+    name: `${account}-token`,
+    namespace,
+    annotations: { "kubernetes.io/service-account.name": account },
+  },
+  type: "kubernetes.io/service-account-token",
+});
+/** A Job whose pod runs as `account` (undefined: no serviceAccountName, so `default`). */
+const job = (namespace: string, account: string | undefined) => {
+  const p = pod(namespace, [{ image: IMAGE }]);
+  const spec: Record<string, unknown> = { ...p.spec, restartPolicy: "Never" };
+  if (account === undefined) delete spec.serviceAccountName;
+  else spec.serviceAccountName = account;
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "j", namespace },
+    spec: { template: { spec } },
+  };
+};
 
 const admitted = (r: { ok: boolean; out: string }, what: string) => assert.ok(r.ok, `${what}: ${r.out}`);
 function refused(r: { ok: boolean; out: string }, by: RegExp, what: string) {
@@ -183,6 +214,12 @@ const RBAC = /forbidden: User .* cannot|attempting to grant RBAC permissions not
             kind: "Namespace",
             metadata: { name: ns("nopsa"), labels: { ...tenantLabels(run, "dev"), [RUN_LABEL]: run } },
           },
+          {
+            apiVersion: "v1",
+            kind: "ServiceAccount",
+            metadata: { name: TENANT_OBJECTS.workloadServiceAccount, namespace: ns("nopsa") },
+            automountServiceAccountToken: false,
+          },
         ],
       });
       assert.ok(apply.ok, apply.out);
@@ -201,6 +238,9 @@ const RBAC = /forbidden: User .* cannot|attempting to grant RBAC permissions not
         ["imaas-tenant-images", pod(dev, [{ image: "nginx:1.27" }])],
         ["imaas-no-host-access", pod(ns("nopsa"), [{ image: IMAGE }], { hostPID: true })],
         ["imaas-protect-platform-objects", netpol(dev, "probe", { [LABELS.managedBy]: "imaas" }), OWNER],
+        ["imaas-tenant-network-policies", allowAllEgress(dev), OWNER],
+        ["imaas-no-token-secrets", tokenSecret(dev, "default"), MEMBER],
+        ["imaas-workload-service-account", job(dev, "default"), MEMBER],
       ];
       for (const [policy, probe, who = []] of probes) {
         const loaded = () => POLICY(policy).test(dryRun(who, probe).out);
@@ -402,6 +442,176 @@ const RBAC = /forbidden: User .* cannot|attempting to grant RBAC permissions not
       );
       refused(kubectl([...OWNER, "get", "namespaces"]), RBAC, "list namespaces");
       refused(kubectl([...OWNER, "get", "pods", "-n", "kube-system"]), RBAC, "another namespace");
+    });
+
+    it("owner-written NetworkPolicies shape traffic inside the namespace only, never widen it", () => {
+      const np = (name: string, spec: Record<string, unknown>) => ({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name, namespace: dev },
+        spec: { podSelector: {}, ...spec },
+      });
+      const shape = POLICY("imaas-tenant-network-policies");
+      const byName = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": dev } } };
+      const byTenantEnv = {
+        namespaceSelector: { matchLabels: { [LABELS.tenant]: run, [LABELS.environment]: "dev" } },
+        podSelector: { matchLabels: { app: "a" } },
+      };
+      for (const [what, spec] of [
+        ["pods of the namespace", { policyTypes: ["Egress"], egress: [{ to: [{ podSelector: {} }] }] }],
+        ["the namespace by name", { policyTypes: ["Ingress"], ingress: [{ from: [byName] }] }],
+        [
+          "the namespace by tenant and environment",
+          { policyTypes: ["Egress"], egress: [{ to: [byTenantEnv], ports: [{ port: 8290 }] }] },
+        ],
+        ["deny all (no rules)", { policyTypes: ["Ingress", "Egress"] }],
+      ] as const) {
+        admitted(dryRun(OWNER, np("ok", spec)), what);
+      }
+      const refusals: [string, Record<string, unknown>, RegExp][] = [
+        ["allow-all egress", { policyTypes: ["Egress"], egress: [{}] }, /names its sources/],
+        [
+          "allow-all egress on a port",
+          { policyTypes: ["Egress"], egress: [{ ports: [{ port: 443 }] }] },
+          /names its sources/,
+        ],
+        ["allow-all ingress", { policyTypes: ["Ingress"], ingress: [{}] }, /names its sources/],
+        [
+          "the cloud metadata endpoint",
+          { policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "169.254.169.254/32" } }] }] },
+          /ipBlock peers are refused/,
+        ],
+        [
+          "the internet",
+          { policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] },
+          /ipBlock peers are refused/,
+        ],
+        [
+          "every namespace",
+          { policyTypes: ["Egress"], egress: [{ to: [{ namespaceSelector: {} }] }] },
+          /must select this namespace only/,
+        ],
+        [
+          "another namespace by name",
+          {
+            policyTypes: ["Ingress"],
+            ingress: [
+              {
+                from: [
+                  { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } },
+                ],
+              },
+            ],
+          },
+          /must select this namespace only/,
+        ],
+        [
+          "the tenant's prod namespace",
+          {
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ namespaceSelector: { matchLabels: { [LABELS.tenant]: run } } }] }],
+          },
+          /must select this namespace only/,
+        ],
+        [
+          "a namespace by expression",
+          {
+            policyTypes: ["Egress"],
+            egress: [
+              {
+                to: [
+                  { namespaceSelector: { matchExpressions: [{ key: LABELS.tenant, operator: "Exists" }] } },
+                ],
+              },
+            ],
+          },
+          /must select this namespace only/,
+        ],
+      ];
+      for (const [what, spec, because] of refusals) {
+        const r = dryRun(OWNER, np("wide", spec));
+        refused(r, shape, what);
+        assert.match(r.out, because, what);
+      }
+      // An admitted policy cannot be widened by an update either.
+      admitted(kubectl([...OWNER, "create", "-f", "-"], np("mine", { policyTypes: ["Egress"] })), "create");
+      try {
+        refused(
+          kubectl([
+            ...OWNER,
+            "patch",
+            "networkpolicy",
+            "mine",
+            "-n",
+            dev,
+            "--type=merge",
+            "-p",
+            '{"spec":{"egress":[{}]}}',
+          ]),
+          shape,
+          "widening by patch",
+        );
+      } finally {
+        kubectl([...OWNER, "delete", "networkpolicy", "mine", "-n", dev]);
+      }
+    });
+
+    it("no service-account tokens for people: no token Secrets, no TokenRequest, no pods as another account", () => {
+      const tokens = POLICY("imaas-no-token-secrets");
+      const account = POLICY("imaas-workload-service-account");
+      for (const sa of [TENANT_OBJECTS.secretReader, TENANT_OBJECTS.workloadServiceAccount, "default"]) {
+        refused(dryRun(MEMBER, tokenSecret(dev, sa)), tokens, `a token Secret for ${sa}`);
+      }
+      refused(dryRun([], tokenSecret(dev, "default")), tokens, "a token Secret, even by the cluster admin");
+      admitted(
+        dryRun(MEMBER, {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "s", namespace: dev },
+          stringData: { a: "b" },
+        }),
+        "an Opaque Secret",
+      );
+      refused(
+        kubectl([...MEMBER, "create", "token", TENANT_OBJECTS.workloadServiceAccount, "-n", dev]),
+        RBAC,
+        "a TokenRequest",
+      );
+      refused(dryRun(MEMBER, job(dev, TENANT_OBJECTS.secretReader)), account, "a Job as secrets-reader");
+      refused(dryRun(MEMBER, job(dev, undefined)), account, "a Job as default");
+      admitted(dryRun(MEMBER, job(dev, TENANT_OBJECTS.workloadServiceAccount)), "a Job as mi-workloads");
+      const legacy = job(dev, undefined);
+      (legacy.spec.template.spec as Record<string, unknown>).serviceAccount = TENANT_OBJECTS.secretReader;
+      refused(dryRun(MEMBER, legacy), account, "a Job with the deprecated serviceAccount field");
+      const cron = {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: { name: "c", namespace: dev },
+        spec: { schedule: "* * * * *", jobTemplate: { spec: job(dev, TENANT_OBJECTS.secretReader).spec } },
+      };
+      refused(dryRun([], cron), account, "a CronJob as secrets-reader (cluster admin)");
+      const deployment = (sa: string) => ({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "d", namespace: dev },
+        spec: {
+          selector: { matchLabels: { app: "d" } },
+          template: {
+            metadata: { labels: { app: "d" } },
+            spec: { ...pod(dev, [{ image: IMAGE }]).spec, serviceAccountName: sa },
+          },
+        },
+      });
+      admitted(dryRun([], deployment(TENANT_OBJECTS.workloadServiceAccount)), "a Deployment as mi-workloads");
+      refused(dryRun([], deployment("default")), account, "a Deployment as default");
+      refused(
+        dryRun([], {
+          ...pod(dev, [{ image: IMAGE }]),
+          spec: { ...pod(dev, [{ image: IMAGE }]).spec, serviceAccountName: "default" },
+        }),
+        account,
+        "a pod as default",
+      );
     });
 
     it("prod is read-only for people; members never manage RBAC or network policies", () => {
