@@ -10,11 +10,14 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { formatError, loadTenantDir } from "../model/load";
+import type { PlatformConfig } from "../model/platform-config";
+import type { TenantSpec } from "../model/spec";
 import { platformConfigOf, readStackConfig } from "../model/stack-file";
 import { describeDiff, diffPlans, type PlanDiff } from "./diff";
 import { DiffError, defaultProjectDir, planFromGitRef } from "./diff-git";
 import { type PlannedResource, planProgram } from "./plan-engine";
-import { renderMermaid } from "./render";
+import { planView, tenantOf } from "./plan-view";
+import { renderMermaid, renderTable } from "./render";
 
 export { DiffError } from "./diff-git";
 
@@ -53,7 +56,8 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
 
   const stackConfig = readStackConfig(projectDir, stack);
   const afterDir = resolve(repoDir, dir);
-  const loaded = loadTenantDir(afterDir, platformConfigOf(stackConfig));
+  const config = platformConfigOf(stackConfig);
+  const loaded = loadTenantDir(afterDir, config, { stack });
   if (loaded.errors.length > 0) {
     throw new DiffError(
       `${loaded.errors.map(formatError).join("\n")}\n${loaded.errors.length} error(s) in tenant files; nothing was compared`,
@@ -69,22 +73,14 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
   const diff = diffPlans(before.resources, after.resources);
   const text =
     options.format === "markdown"
-      ? renderDiffMarkdown(diff, before.resources, after.resources, { base: options.base, stack })
+      ? renderDiffMarkdown(diff, before.resources, after.resources, {
+          base: options.base,
+          stack,
+          tenants: loaded.tenants,
+          config,
+        })
       : `imaas diff — stack "${stack}": ${dir} compared with ${options.base} (${before.commit.slice(0, 12)}); evaluated under mocks, nothing was contacted\n\n${describeDiff(diff)}`;
   return { diff, text };
-}
-
-/** The tenant (TenantSpace name) a resource belongs to, following parents; undefined for platform ones. */
-function tenantIndex(resources: readonly PlannedResource[]): (r: PlannedResource) => string | undefined {
-  const components = new Map(resources.filter((r) => r.component).map((r) => [r.name, r]));
-  return (r) => {
-    let cur: PlannedResource | undefined = r;
-    for (let depth = 0; cur && depth < 50; depth++) {
-      if (cur.type === "imaas:index:TenantSpace") return cur.name;
-      cur = cur.parent ? components.get(cur.parent) : undefined;
-    }
-    return undefined;
-  };
 }
 
 /** The tenants a diff touches: those with an object created, changed, renamed or deleted. */
@@ -93,8 +89,8 @@ export function changedTenants(
   before: readonly PlannedResource[],
   after: readonly PlannedResource[],
 ): { readonly present: string[]; readonly removed: string[] } {
-  const ofBefore = tenantIndex(before);
-  const ofAfter = tenantIndex(after);
+  const ofBefore = tenantOf(before);
+  const ofAfter = tenantOf(after);
   const touched = new Set<string>();
   const add = (t: string | undefined) => {
     if (t) touched.add(t);
@@ -111,12 +107,21 @@ export function changedTenants(
   return { present: sorted.filter((t) => existing.has(t)), removed: sorted.filter((t) => !existing.has(t)) };
 }
 
-/** The PR comment section: plain words, then a Mermaid diagram of each changed tenant as it will be. */
+/**
+ * The PR comment section: plain words, then each changed tenant as it will be, in the same view as
+ * `imaas plan --tenant T` (its summary table and its diagram).
+ */
 export function renderDiffMarkdown(
   diff: PlanDiff,
   before: readonly PlannedResource[],
   after: readonly PlannedResource[],
-  context: { readonly base: string; readonly stack: string },
+  context: {
+    readonly base: string;
+    readonly stack: string;
+    /** The tenants after the change, and the config they were planned with. */
+    readonly tenants: readonly TenantSpec[];
+    readonly config: PlatformConfig;
+  },
 ): string {
   const { present, removed } = changedTenants(diff, before, after);
   const out = [
@@ -130,17 +135,24 @@ export function renderDiffMarkdown(
     out.push("", `Tenants removed entirely: ${removed.map((t) => `\`${t}\``).join(", ")}.`);
   }
   if (present.length > 0) {
-    const ofAfter = tenantIndex(after);
-    const keep = new Set(present);
-    const subset = after.filter((r) => {
-      const t = ofAfter(r);
-      return t !== undefined && keep.has(t);
+    const view = planView({
+      stack: context.stack,
+      config: context.config,
+      tenants: context.tenants,
+      resources: after,
+      only: present,
     });
     out.push(
       "",
       `#### Changed tenants after the change: ${present.map((t) => `\`${t}\``).join(", ")}`,
       "",
-      renderMermaid(subset).trimEnd(),
+      `What these tenants will have (the summary of \`imaas plan --stack ${context.stack} ${present.map((t) => `--tenant ${t}`).join(" ")}\`):`,
+      "",
+      "```text",
+      renderTable(view, { resources: false }).trimEnd(),
+      "```",
+      "",
+      renderMermaid(view).trimEnd(),
     );
   }
   return `${out.join("\n")}\n`;

@@ -13,7 +13,8 @@ import { registerDeployCommand } from "./deploy-command";
 import { registerRotateCommand } from "./rotate";
 import { DiffError, registerDiffCommand } from "./diff-command";
 import { planProgram } from "./plan-engine";
-import { FORMATS, type Format, renderJson, renderMermaid, renderTable } from "./render";
+import { planView } from "./plan-view";
+import { FORMATS, type Format, renderPlan } from "./render";
 
 /** The project root: where Pulumi.yaml and the stack files live. */
 export const PROJECT_DIR = resolve(__dirname, "..");
@@ -145,17 +146,29 @@ export function buildProgram(io: Io): Command {
         .default("table")
         .argParser(parseFormat),
     )
-    .action(async (path: string, opts: { stack: string; format: Format }, cmd: Command) => {
+    .option(
+      "-t, --tenant <name>",
+      "show only this tenant (repeatable); the platform's own resources are left out",
+      (name: string, names: string[]) => [...names, name],
+      [] as string[],
+    )
+    .action(async (path: string, opts: { stack: string; format: Format; tenant: string[] }, cmd: Command) => {
       const { stackConfig, tenants, dir } = loadValidTenants(path, opts.stack, cmd.args.length === 0);
+      const unknown = opts.tenant.filter((n) => !tenants.some((t) => t.name === n));
+      if (unknown.length > 0) {
+        throw new UserError(
+          `--tenant ${unknown.map((n) => `"${n}"`).join(", ")}: no such tenant in ${dir}; tenants there: ${tenants.map((t) => t.name).join(", ") || "none"}`,
+        );
+      }
       const { resources } = await planProgram({
         stack: opts.stack,
         config: stackConfig.values,
         secretKeys: stackConfig.secretKeys,
         tenantsDir: resolve(dir),
       });
-      if (opts.format === "json") io.out(renderJson(resources));
-      else if (opts.format === "mermaid") io.out(renderMermaid(resources));
-      else io.out(renderTable(resources, opts.stack, tenants.length));
+      const config = platformConfigOf(stackConfig);
+      const view = planView({ stack: opts.stack, config, tenants, resources, only: opts.tenant });
+      io.out(renderPlan(view, opts.format));
     });
 
   program

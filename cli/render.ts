@@ -1,8 +1,10 @@
 /**
- * Renders a plan for people (`table`), for machines (`json`) and for pull requests (`mermaid`).
+ * Renders a plan view (plan-view.ts) for people (`table`), for machines (`json`) and for pull requests
+ * (`mermaid`, one diagram per tenant).
  */
 import { tenantObservabilityName } from "../model/naming";
 import type { PlannedResource } from "./plan-engine";
+import type { PlanView, TenantView } from "./plan-view";
 
 export const FORMATS = ["table", "json", "mermaid"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -55,24 +57,6 @@ export function typeLabel(r: PlannedResource): string {
   return dynamicKind(r) ?? shortType(r.type);
 }
 
-export function renderJson(resources: readonly PlannedResource[]): string {
-  return `${JSON.stringify(
-    {
-      resources: resources.map((r) => ({
-        type: r.type,
-        name: r.name,
-        parent: r.parent ?? null,
-        provider: r.provider ?? null,
-        inputs: r.inputs,
-        protect: r.protect,
-        retainOnDelete: r.retainOnDelete,
-      })),
-    },
-    null,
-    2,
-  )}\n`;
-}
-
 interface Tree {
   readonly roots: PlannedResource[];
   readonly children: Map<string, PlannedResource[]>;
@@ -92,85 +76,210 @@ function tree(resources: readonly PlannedResource[]): Tree {
   return { roots, children };
 }
 
-export function renderTable(
-  resources: readonly PlannedResource[],
-  stack: string,
-  tenantCount: number,
-): string {
-  const { roots, children } = tree(resources);
-  const managed = resources.filter((r) => !r.component).length;
+/** Rows of cells as aligned columns (the last column is not padded). */
+function columns(rows: readonly (readonly string[])[], indent: string): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows.map(
+    (row) =>
+      indent +
+      row
+        .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i])))
+        .join("  ")
+        .trimEnd(),
+  );
+}
+
+/** The header line: the same counts as the JSON's `summary`. */
+export function headerLine(view: PlanView): string {
+  const c = view.counts;
+  const tenants = view.selected
+    ? `${c.tenants} of ${c.tenantsInFolder} tenant(s) (${view.tenants.map((t) => t.name).join(", ")})`
+    : `${c.tenants} tenant(s)`;
+  return `imaas plan — stack "${view.stack}": ${tenants}, ${c.resources} resources (${c.protected} protected, ${c.keptOnDelete} kept on delete; evaluated under mocks, nothing was contacted)`;
+}
+
+/** A tenant's reviewer summary: environments, then services per environment. */
+export function tenantSummary(t: TenantView, indent = "  "): string[] {
   const out: string[] = [
-    `imaas plan — stack "${stack}": ${tenantCount} tenant(s), ${managed} resources (evaluated under mocks; nothing was contacted)`,
+    `${indent}file ${t.file} · owners ${t.owners.join(", ")}${t.members.length > 0 ? ` · members ${t.members.join(", ")}` : ""}`,
+    `${indent}GitHub team ${t.team} · registry project ${t.registryProject} · Argo CD project ${t.appProject} · ${t.counts.resources} resources (${t.counts.protected} protected, ${t.counts.keptOnDelete} kept on delete)`,
     "",
   ];
-  const flags = (r: PlannedResource) =>
-    [
-      r.protect ? "protected" : "",
-      r.retainOnDelete ? "kept on delete" : "",
-      r.provider ? `on ${r.provider}` : "",
-    ]
-      .filter(Boolean)
-      .join(", ");
+  out.push(
+    ...columns(
+      [
+        ["environment", "namespace", "cluster", "quota", "services at their largest", "allowFrom", "egress"],
+        ...t.environments.map((e) => [
+          e.environment,
+          `${e.namespace}${e.protected ? " (protected)" : ""}`,
+          e.cluster ?? "-",
+          e.quotaText,
+          e.largestText,
+          e.allowFrom.join(", ") || "-",
+          e.egress.join(", ") || "-",
+        ]),
+      ],
+      indent,
+    ),
+  );
+  out.push("");
+  if (t.services.length === 0) {
+    out.push(`${indent}no services`);
+    return out;
+  }
+  const rows: string[][] = [["service", "env", "replicas", "resources per pod", "URL", "secrets", "MI"]];
+  for (const s of t.services) {
+    s.environments.forEach((e, i) => {
+      rows.push([
+        i === 0 ? s.name : "",
+        e.environment,
+        e.replicasText,
+        i === 0 ? s.resourcesText : "",
+        e.url ?? "not exposed",
+        i === 0 ? s.secrets.join(", ") || "-" : "",
+        i === 0 ? s.miVersion : "",
+      ]);
+    });
+  }
+  out.push(...columns(rows, indent));
+  return out;
+}
+
+function flagsOf(r: PlannedResource): string {
+  return [
+    r.protect ? "protected" : "",
+    r.retainOnDelete ? "kept on delete" : "",
+    r.provider ? `on ${r.provider}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+}
+
+/**
+ * The table: the header, the platform's resources (unless tenants were selected), then per tenant its
+ * summary (environments and services) and the resources it plans (`resources: false` leaves the
+ * resources out: the tenant-PR comment lists what changes in the diff above the summary).
+ */
+export function renderTable(view: PlanView, options: { readonly resources?: boolean } = {}): string {
+  const withResources = options.resources ?? true;
+  const { roots, children } = tree(view.resources);
+  const out: string[] = [headerLine(view), ""];
   const walk = (r: PlannedResource, depth: number) => {
-    const kids = children.get(r.name) ?? [];
     const label = r.component ? `${shortType(r.type)} ${r.name}` : typeLabel(r).padEnd(32 - depth * 2);
     const name = r.component ? "" : (physicalName(r) ?? r.name);
-    const f = flags(r);
+    const f = flagsOf(r);
     out.push(
       `${"  ".repeat(depth)}${r.component ? "▸ " : "- "}${label}${name ? ` ${name}` : ""}${f ? `  [${f}]` : ""}`,
     );
-    for (const k of kids) walk(k, depth + 1);
+    for (const k of children.get(r.name) ?? []) walk(k, depth + 1);
   };
-  const tenants = roots.filter((r) => r.type === "imaas:index:TenantSpace");
-  // A tenant's observability views sit beside its TenantSpace in the stack; show them under the tenant.
-  const views = new Map(tenants.map((t) => [tenantObservabilityName(t.name), t.name]));
-  const viewsOf = (tenant: string) => roots.filter((r) => views.get(r.name) === tenant);
-  const platform = roots.filter((r) => r.type !== "imaas:index:TenantSpace" && !views.has(r.name));
-  if (platform.length > 0) {
+  const spaces = new Set(roots.filter((r) => r.type === "imaas:index:TenantSpace").map((r) => r.name));
+  const views = new Map([...spaces].map((t) => [tenantObservabilityName(t), t]));
+  const platform = roots.filter((r) => !spaces.has(r.name) && !views.has(r.name));
+  if (withResources && !view.selected && platform.length > 0) {
     out.push("Platform");
     for (const r of platform) walk(r, 1);
     out.push("");
   }
-  for (const t of tenants) {
-    out.push(`Tenant ${t.name}`);
-    for (const k of children.get(t.name) ?? []) walk(k, 1);
-    for (const v of viewsOf(t.name)) walk(v, 1);
+  for (const t of view.tenants) {
+    out.push(`Tenant ${t.name} — ${t.displayName}`);
+    out.push(...tenantSummary(t));
+    if (withResources) {
+      out.push("", "  Resources");
+      for (const k of children.get(t.name) ?? []) walk(k, 2);
+      for (const v of roots.filter((r) => views.get(r.name) === t.name)) walk(v, 2);
+    }
     out.push("");
   }
   return `${out.join("\n")}\n`;
 }
 
-const MERMAID_KINDS = new Set([
-  "Namespace",
-  "AppProject",
-  "Application",
-  "github Repository",
-  "github Team",
-  "Release",
-  "dynamic",
-]);
+/** `{stack, summary, tenants, resources}`: `summary` is the table header's counts. */
+export function renderJson(view: PlanView): string {
+  return `${JSON.stringify(
+    {
+      stack: view.stack,
+      summary: view.counts,
+      tenants: view.tenants,
+      resources: view.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        parent: r.parent ?? null,
+        provider: r.provider ?? null,
+        inputs: r.inputs,
+        protect: r.protect,
+        retainOnDelete: r.retainOnDelete,
+        component: r.component,
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}
 
-/** A Mermaid flowchart of each tenant's spaces, repos, projects and applications (GitHub renders it). */
-export function renderMermaid(resources: readonly PlannedResource[]): string {
-  const { roots, children } = tree(resources);
-  const lines = ["```mermaid", "flowchart LR"];
-  const id = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
-  const visit = (r: PlannedResource, owner: string) => {
-    for (const k of children.get(r.name) ?? []) {
-      const kind = shortType(k.type);
-      if (k.component) {
-        lines.push(`  ${id(owner)} --> ${id(k.name)}["${kind} ${k.name}"]`);
-        visit(k, k.name);
-      } else if (MERMAID_KINDS.has(kind)) {
-        const label = `${kind}<br/>${physicalName(k) ?? k.name}${k.protect ? " 🔒" : ""}`;
-        lines.push(`  ${id(owner)} --> ${id(k.type + k.name)}["${label}"]`);
-      } else visit(k, owner);
+/** Text for a Mermaid label in double quotes: quotes and angle brackets as entities. */
+function mermaidText(s: string): string {
+  return s.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;");
+}
+
+const mermaidId = (...parts: string[]) => parts.join("__").replace(/[^A-Za-z0-9_]/g, "_");
+
+/** One tenant's diagram: team, registry and repos feeding each environment's namespace and services. */
+export function tenantMermaid(t: TenantView): string {
+  const tenantId = mermaidId("tenant", t.name);
+  const lines = [
+    "```mermaid",
+    "flowchart LR",
+    `  ${tenantId}(["tenant ${mermaidText(t.name)}<br/>team ${mermaidText(t.team)} · registry ${mermaidText(t.registryProject)}"])`,
+  ];
+  for (const s of t.services) {
+    lines.push(
+      `  ${tenantId} --> ${mermaidId("repo", s.repository)}[("repo ${mermaidText(s.repository)}<br/>MI ${mermaidText(s.miVersion)}")]`,
+    );
+  }
+  for (const e of t.environments) {
+    const nsId = mermaidId("ns", e.namespace);
+    const where = e.cluster ? ` on ${e.cluster}` : "";
+    lines.push(
+      `  subgraph ${nsId}["${mermaidText(e.namespace)}${where}${e.protected ? " 🔒" : ""}<br/>quota ${mermaidText(e.quotaText)}"]`,
+    );
+    for (const s of t.services) {
+      const se = s.environments.find((x) => x.environment === e.environment);
+      if (!se) continue;
+      const url = se.url ? `<br/>${mermaidText(se.url)}` : "";
+      lines.push(
+        `    ${mermaidId("app", se.application)}["${mermaidText(s.name)}<br/>${mermaidText(se.replicasText)} · ${mermaidText(s.resourcesText)}${url}"]`,
+      );
     }
-  };
-  for (const t of roots.filter((r) => r.type === "imaas:index:TenantSpace")) {
-    lines.push(`  ${id(t.name)}(["tenant ${t.name}"])`);
-    visit(t, t.name);
+    lines.push("  end");
+    for (const s of t.services) {
+      const se = s.environments.find((x) => x.environment === e.environment);
+      if (se) lines.push(`  ${mermaidId("repo", s.repository)} --> ${mermaidId("app", se.application)}`);
+    }
+    for (const from of e.allowFrom) {
+      lines.push(`  ${mermaidId("peer", from)}>"${mermaidText(from)}"] -. allowFrom .-> ${nsId}`);
+    }
+    for (const cidr of e.egress) {
+      lines.push(`  ${nsId} -. egress .-> ${mermaidId("egress", e.namespace, cidr)}>"${mermaidText(cidr)}"]`);
+    }
   }
   lines.push("```");
   return `${lines.join("\n")}\n`;
+}
+
+/** One diagram per tenant (GitHub renders each), under a heading naming it. */
+export function renderMermaid(view: PlanView): string {
+  return view.tenants.map((t) => `#### Tenant ${t.name}\n\n${tenantMermaid(t)}`).join("\n");
+}
+
+/** Renders a plan view in `format`. */
+export function renderPlan(view: PlanView, format: Format): string {
+  if (format === "json") return renderJson(view);
+  if (format === "mermaid") return renderMermaid(view);
+  return renderTable(view);
 }

@@ -10,7 +10,13 @@ const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "bin", "imaas.js");
 
 function imaas(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 200_000 });
+  // The JSON plan of the examples is over a megabyte: more than spawnSync's default buffer.
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 200_000,
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -154,8 +160,55 @@ describe("imaas CLI", function () {
   it("plan --format table is grouped per tenant", () => {
     const r = imaas("plan");
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^Tenant payroll$/m);
+    assert.match(r.out, /^Tenant payroll — Payroll Integrations$/m);
     assert.match(r.out, /Namespace\s+payroll-prod\s+\[protected/);
+  });
+
+  it("plan --tenant (repeatable) shows those tenants; the table's header and the JSON's summary agree", () => {
+    const table = imaas("plan", "--tenant", "payroll", "--tenant", "logistics");
+    assert.equal(table.code, 0, table.err);
+    assert.deepEqual([...table.out.matchAll(/^Tenant (\S+)/gm)].map((m) => m[1]).sort(), [
+      "logistics",
+      "payroll",
+    ]);
+    assert.match(table.out, /^ {2}salary-sync +dev +1 replica +0\.5 CPU \(limit 1 CPU\) · 1Gi +https:\/\//m);
+    const header =
+      /^imaas plan — stack "dev": (\d+) of 3 tenant\(s\) \(([^)]*)\), (\d+) resources \((\d+) protected, (\d+) kept on delete;/.exec(
+        table.out,
+      );
+    assert.ok(header, table.out.split("\n")[0]);
+    const json = imaas("plan", "-t", "payroll", "-t", "logistics", "--format", "json");
+    assert.equal(json.code, 0, json.err);
+    const plan = JSON.parse(json.out) as {
+      summary: { tenants: number; resources: number; protected: number; keptOnDelete: number };
+      tenants: { name: string }[];
+      resources: { component: boolean; name: string }[];
+    };
+    assert.deepEqual(
+      [plan.summary.tenants, plan.summary.resources, plan.summary.protected, plan.summary.keptOnDelete],
+      [Number(header[1]), Number(header[3]), Number(header[4]), Number(header[5])],
+    );
+    assert.equal(plan.summary.resources, plan.resources.filter((x) => !x.component).length);
+    assert.deepEqual(plan.tenants.map((t) => t.name).sort(), header[2].split(", ").sort());
+    assert.ok(!plan.resources.some((x) => x.name.startsWith("hr-onboarding")));
+    const unknown = imaas("plan", "--tenant", "ghost");
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.out, "");
+    assert.match(
+      unknown.err,
+      /--tenant "ghost": no such tenant in tenants; tenants there: hr-onboarding, logistics, payroll/,
+    );
+  });
+
+  it("plan --format mermaid draws one diagram per tenant", () => {
+    const r = imaas("plan", "--format", "mermaid");
+    assert.equal(r.code, 0, r.err);
+    assert.equal((r.out.match(/^```mermaid$/gm) ?? []).length, 3);
+    assert.deepEqual([...r.out.matchAll(/^#### Tenant (\S+)$/gm)].map((m) => m[1]).sort(), [
+      "hr-onboarding",
+      "logistics",
+      "payroll",
+    ]);
   });
 
   it("schema --check passes on the committed tenant.schema.json", () => {

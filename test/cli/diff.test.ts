@@ -305,11 +305,19 @@ describe("imaas diff over git (end to end, the example tenants in a temp repo)",
     assert.match(text, /Deleted:\n.*payroll-payslip-api/);
   });
 
-  it("markdown: a PR comment section with a Mermaid diagram of the changed tenant only", async () => {
+  it("markdown: a PR comment section with the plan view (table and diagram) of the changed tenant only", async () => {
     const { text } = await runDiff({ base: "HEAD~1", repoDir: repo, projectDir: ROOT, format: "markdown" });
     assert.match(text, /^### What this change to `tenants\/` does/);
-    assert.match(text, /```mermaid\nflowchart LR\n {2}payroll\(\["tenant payroll"\]\)/);
-    assert.doesNotMatch(text, /tenant logistics/);
+    assert.match(text, /#### Changed tenants after the change: `payroll`/);
+    assert.match(text, /`imaas plan --stack dev --tenant payroll`/);
+    // The same summary `imaas plan --tenant payroll` prints: header, environments, services.
+    assert.match(text, /imaas plan — stack "dev": 1 of 3 tenant\(s\) \(payroll\), \d+ resources/);
+    assert.match(text, /^ {2}prod +payroll-prod \(protected\) +staging +6 CPU requests/m);
+    assert.match(text, /^ {2}salary-sync +dev +1 replica +0\.5 CPU/m);
+    assert.doesNotMatch(text, /payslip-api +dev/, "the removed service is not in the after view");
+    assert.match(text, /```mermaid\nflowchart LR\n {2}tenant__payroll\(\["tenant payroll<br\/>/);
+    assert.equal((text.match(/^```mermaid$/gm) ?? []).length, 1, "one diagram: the changed tenant's");
+    assert.doesNotMatch(text, /Tenant logistics|tenant logistics/);
   });
 
   it("the before plan at HEAD has the service; an unknown ref is a DiffError", async () => {

@@ -58,13 +58,20 @@ describe("tenant-pr.yml: the workflow that runs the PR's code", () => {
     assert.equal(checkout?.with?.["persist-credentials"], false);
   });
 
-  it("installs from the lockfile and runs validate, plan (table and mermaid) and diff against the base", () => {
+  it("installs from the lockfile and runs validate, then the diff against the base as markdown", () => {
     assert.match(runs, /npm ci\b/);
     assert.match(runs, /npx imaas validate --stack dev/);
     assert.match(runs, /npx imaas validate --stack prod/);
-    assert.match(runs, /npx imaas plan .*--format table/);
-    assert.match(runs, /npx imaas plan .*--format mermaid/);
-    assert.match(runs, /npx imaas diff "origin\/\$\{BASE_REF\}"/);
+    assert.match(
+      runs,
+      /npx imaas diff "origin\/\$\{BASE_REF\}" --stack "\$IMAAS_STACK" --format markdown > review\/diff\.md/,
+    );
+  });
+
+  it("shows the tenants the PR touches, not the whole folder: no plan of every tenant", () => {
+    // The plan view of the touched tenants comes with the diff's markdown (test/cli/diff.test.ts).
+    assert.doesNotMatch(runs, /npx imaas plan/);
+    assert.doesNotMatch(runs, /all tenants/);
   });
 
   it("uploads the rendered comment body even when validation fails, and still fails the job then", () => {
@@ -85,9 +92,10 @@ describe("tenant-pr.yml: the workflow that runs the PR's code", () => {
     try {
       mkdirSync(join(dir, "review"));
       writeFileSync(join(dir, "review", "changed-files.txt"), "tenants/payroll.yaml\n");
-      writeFileSync(join(dir, "review", "diff.md"), "### What this change to `tenants/` does\n");
-      writeFileSync(join(dir, "review", "plan-table.txt"), "imaas plan — stack\n");
-      writeFileSync(join(dir, "review", "plan-mermaid.md"), "```mermaid\nflowchart LR\n```\n");
+      writeFileSync(
+        join(dir, "review", "diff.md"),
+        "### What this change to `tenants/` does\n\n#### Changed tenants after the change: `payroll`\n\n```mermaid\nflowchart LR\n```\n",
+      );
       writeFileSync(join(dir, "review", "validate.txt"), "payroll.yaml:3:1: spec.owners: bad\n");
       const env = { PATH: process.env.PATH, PR_NUMBER: "42", IMAAS_STACK: "prod", PLAN_OUTCOME: "success" };
       const ok = spawnSync("bash", ["-e", "-c", render], { cwd: dir, env: { ...env, VALIDATE_EXIT: "0" } });
@@ -97,7 +105,8 @@ describe("tenant-pr.yml: the workflow that runs the PR's code", () => {
       assert.match(body, /valid for the `dev` and `prod` stacks; plan and diff use stack `prod`/);
       assert.match(body, /- `tenants\/payroll\.yaml`/);
       assert.match(body, /### What this change to `tenants\/` does/);
-      assert.match(body, /<details>[\s\S]*```mermaid[\s\S]*<\/details>/);
+      assert.match(body, /#### Changed tenants after the change: `payroll`\n\n```mermaid/);
+      assert.doesNotMatch(body, /was not produced/);
       assert.equal(readFileSync(join(dir, "comment", "pr-number"), "utf8"), "42\n");
       const bad = spawnSync("bash", ["-e", "-c", render], { cwd: dir, env: { ...env, VALIDATE_EXIT: "1" } });
       assert.equal(bad.status, 0, String(bad.stderr));
