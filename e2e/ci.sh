@@ -26,6 +26,7 @@ bash e2e/preflight.sh
 
 step "tools (e2e/tools/build.sh)" bash e2e/tools/build.sh
 step "npm run test:chart" npm run test:chart
+step "npm run test:telemetry (promtool, amtool, otelcol validate, actionlint, Alertmanager, Prometheus + prom-label-proxy, LuaJIT)" npm run test:telemetry
 # the command of `npm run test:e2e` (so this works before package.json names it)
 step "test:e2e (lifecycle)" npx mocha 'e2e/lifecycle/**/*.test.ts'
 

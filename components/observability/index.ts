@@ -56,6 +56,12 @@ export class ObservabilityStack extends pulumi.ComponentResource {
     this.urls = backendUrls(this.namespace);
     const scopes = tenantScopes(args.tenants, platform.config, cluster.name);
     const alerting = alertingInput(args.tenants, platform.config, cluster.name);
+    if (alerting.platform.email.length + alerting.platform.webhooks.length === 0) {
+      pulumi.log.warn(
+        `cluster ${cluster.name}: imaas:observability.alerting.platform names no e-mail or webhook, so the platform's alerts (and those of tenants without spec.alerts) reach no one`,
+        this,
+      );
+    }
     let backends: BackendReleases;
     try {
       backends = createBackends(name, cluster, platform, scopes, alerting, this.urls, provider, this);

@@ -434,7 +434,7 @@ export interface OtelCollectorValues {
   readonly mode: "deployment";
   readonly fullnameOverride: string;
   readonly replicaCount: number;
-  readonly image: { readonly repository: string };
+  readonly image: { readonly repository: string; readonly tag: string };
   readonly command: { readonly name: string };
   readonly clusterRole: {
     readonly create: true;
@@ -596,6 +596,13 @@ export function buildOtelCollectorConfig(
   };
 }
 
+/**
+ * The collector release the platform runs, pinned to the version whose components the telemetry suite
+ * builds (e2e/tools/otelcol, same component versions) and runs `validate` with on the generated config:
+ * the contrib `routing` connector this config needs is served up to v0.149.0.
+ */
+export const OTEL_COLLECTOR_VERSION = "0.149.0";
+
 export function buildOtelCollectorValues(
   scopes: readonly TenantScope[],
   urls: BackendUrls,
@@ -604,7 +611,7 @@ export function buildOtelCollectorValues(
     mode: "deployment",
     fullnameOverride: OBSERVABILITY_RELEASES.otelCollector,
     replicaCount: 2,
-    image: { repository: "otel/opentelemetry-collector-contrib" },
+    image: { repository: "otel/opentelemetry-collector-contrib", tag: OTEL_COLLECTOR_VERSION },
     command: { name: "otelcol-contrib" },
     clusterRole: {
       create: true,

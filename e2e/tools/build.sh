@@ -2,10 +2,11 @@
 # Builds the real toolchain for the e2e tier from Go modules (no release downloads):
 #   helm, pulumi (+ pulumi-language-nodejs), pulumi-resource-kubernetes,
 #   kube-apiserver / kube-controller-manager / kube-scheduler, etcd, CRDs,
+#   prometheus + promtool, alertmanager + amtool, prom-label-proxy, actionlint, luajit (Debian), otelcol-imaas,
 #   Argo CD application-controller + repo-server, redis-server.
 #
 # Usage: e2e/tools/build.sh [TOOL...]     (default: all, in the order below)
-#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis
+#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis prometheus alertmanager prom-label-proxy actionlint lua otelcol
 #
 # Output: ${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}/bin/<binary>, CRDs in .../crds/.
 # Idempotent: a tool is skipped while its stamp (.../stamps/<tool>) matches the
@@ -28,8 +29,14 @@ HELM_VERSION=v3.22.0
 PULUMI_VERSION=v3.248.0          # matches @pulumi/pulumi in package.json
 PULUMI_K8S_VERSION=v4.34.2       # matches @pulumi/kubernetes in package.json
 KUBE_VERSION=v1.33.13
+PROMETHEUS_VERSION=v0.316.0      # the Go module version of Prometheus 3.16.0
+PROMETHEUS_APP_VERSION=3.16.0
+ALERTMANAGER_VERSION=v0.35.0
+PROM_LABEL_PROXY_VERSION=v0.11.1
+ACTIONLINT_VERSION=v1.7.12
+OTELCOL_VERSION=v0.149.0         # = OTEL_COLLECTOR_VERSION in components/observability/values.ts
 ARGOCD_VERSION=v3.2.11           # matches e2e/tools/argocd/go.mod; its CRDs below are the same release
-ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis)
+ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis prometheus alertmanager prom-label-proxy actionlint lua otelcol)
 
 log() { printf '%s [build] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -222,6 +229,90 @@ build_redis() {
   log "  $("$BIN/redis-server" --version)"
 }
 
+# The telemetry suite's tools (npm run test:telemetry): Prometheus + promtool, Alertmanager + amtool,
+# prom-label-proxy, actionlint, and Debian's LuaJIT for the Fluent Bit Lua filter.
+# Prometheus's Go module versions are v0.<major><minor>.<patch> of release <major>.<minor>.<patch>.
+# No service discovery is compiled in (remove_all_sd): the suite scrapes static loopback targets.
+build_prometheus() {
+  local v="$PROMETHEUS_VERSION" app="$PROMETHEUS_APP_VERSION" b
+  up_to_date prometheus "$v" "$BIN/prometheus" "$BIN/promtool" && { log "prometheus $app: up to date"; return; }
+  local ld="-X github.com/prometheus/common/version.Version=$app -X github.com/prometheus/common/version.Branch=HEAD"
+  ld+=" -X github.com/prometheus/common/version.Revision=$v -X github.com/prometheus/common/version.BuildUser=imaas"
+  for b in prometheus promtool; do
+    GOFLAGS="$GOFLAGS -tags=remove_all_sd" go_build "$HERE/prometheus" "github.com/prometheus/prometheus/cmd/$b" "$BIN/$b" "$ld"
+  done
+  local got; got="$("$BIN/promtool" --version 2>&1 | head -1)"
+  [[ "$got" == "promtool, version $app "* ]] || die "promtool reports '$got', expected $app"
+  write_stamp prometheus "$v"
+}
+
+# Alertmanager's web UI assets (ui/app/dist, embedded) are built by npm upstream and are not in the module
+# zip, so the build uses a writable copy of the module with a placeholder there (the UI is absent; the API
+# under /api/v2 is complete), wired in by a replace in a scratch copy of the wrapper module.
+build_alertmanager() {
+  local v="$ALERTMANAGER_VERSION" mod=github.com/prometheus/alertmanager b
+  up_to_date alertmanager "$v" "$BIN/alertmanager" "$BIN/amtool" && { log "alertmanager $v: up to date"; return; }
+  local dir="$HERE/alertmanager" work="$IMAAS_TOOLS_DIR/src/alertmanager" moddir
+  moddir="$(cd "$dir" && go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$moddir/ui" ]] || die "no ui/ in $moddir"
+  rm -rf "$work"; mkdir -p "$work"
+  cp -r "$moddir" "$work/alertmanager"; chmod -R u+w "$work/alertmanager"
+  mkdir -p "$work/alertmanager/ui/app/dist"
+  echo "Alertmanager's web UI is not built here (e2e/tools/build.sh); use the API under /api/v2." \
+    > "$work/alertmanager/ui/app/dist/NOT-BUILT.txt"
+  cp "$dir"/go.mod "$dir"/go.sum "$dir"/tools.go "$work/"
+  (cd "$work" && go mod edit -replace "$mod=./alertmanager")
+  local ld="-X github.com/prometheus/common/version.Version=${v#v} -X github.com/prometheus/common/version.Branch=HEAD"
+  ld+=" -X github.com/prometheus/common/version.Revision=$v -X github.com/prometheus/common/version.BuildUser=imaas"
+  for b in alertmanager amtool; do go_build "$work" "$mod/cmd/$b" "$BIN/$b" "$ld"; done
+  rm -rf "$work"
+  local got; got="$("$BIN/amtool" --version 2>&1 | head -1)"
+  [[ "$got" == "amtool, version ${v#v} "* ]] || die "amtool reports '$got', expected ${v#v}"
+  write_stamp alertmanager "$v"
+}
+
+build_prom_label_proxy() {
+  local v="$PROM_LABEL_PROXY_VERSION"
+  up_to_date prom-label-proxy "$v" "$BIN/prom-label-proxy" && { log "prom-label-proxy $v: up to date"; return; }
+  go_build "$HERE/prom-label-proxy" github.com/prometheus-community/prom-label-proxy "$BIN/prom-label-proxy"
+  "$BIN/prom-label-proxy" -h >/dev/null 2>&1 || die "prom-label-proxy -h failed"
+  write_stamp prom-label-proxy "$v"
+}
+
+build_actionlint() {
+  local v="$ACTIONLINT_VERSION"
+  up_to_date actionlint "$v" "$BIN/actionlint" && { log "actionlint $v: up to date"; return; }
+  go_build "$HERE/actionlint" github.com/rhysd/actionlint/cmd/actionlint "$BIN/actionlint" \
+    "-X github.com/rhysd/actionlint.version=${v#v}"
+  local got; got="$("$BIN/actionlint" -version | head -1)"
+  [[ "$got" == "${v#v}" ]] || die "actionlint reports '$got', expected ${v#v}"
+  write_stamp actionlint "$v"
+}
+
+# LuaJIT (the Lua Fluent Bit embeds), from Debian's luajit package, linked into bin/.
+build_lua() {
+  if [[ ! -x /usr/bin/luajit ]]; then
+    command -v apt-get >/dev/null || die "lua: /usr/bin/luajit missing and no apt-get"
+    [[ $(id -u) -eq 0 ]] || die "lua: run as root (or install Debian's luajit yourself)"
+    log "  apt-get install luajit"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends luajit >/dev/null
+  fi
+  ln -sfn /usr/bin/luajit "$BIN/luajit"
+  log "  $("$BIN/luajit" -v)"
+}
+
+# The test OpenTelemetry Collector: the builder-generated module in e2e/tools/otelcol (its builder-config.yaml
+# says how it was generated), with exactly the components of the generated collector config at v0.149.0.
+build_otelcol() {
+  local v="$OTELCOL_VERSION"
+  up_to_date otelcol "$v" "$BIN/otelcol-imaas" && { log "otelcol-imaas $v: up to date"; return; }
+  go_build "$HERE/otelcol" . "$BIN/otelcol-imaas"
+  local got; got="$("$BIN/otelcol-imaas" --version)"
+  [[ "$got" == "otelcol-imaas version ${v#v}" ]] || die "otelcol-imaas reports '$got', expected ${v#v}"
+  write_stamp otelcol "$v"
+}
+
 tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
   start=$SECONDS
@@ -233,6 +324,12 @@ for t in "${tools[@]}"; do
     kube) build_kube ;;
     etcd) build_etcd ;;
     crds) build_crds ;;
+    prometheus) build_prometheus ;;
+    alertmanager) build_alertmanager ;;
+    prom-label-proxy) build_prom_label_proxy ;;
+    actionlint) build_actionlint ;;
+    lua) build_lua ;;
+    otelcol) build_otelcol ;;
     argocd) build_argocd ;;
     redis) build_redis ;;
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
