@@ -29,6 +29,7 @@ step "npm run test:chart" npm run test:chart
 step "npm run test:telemetry (promtool, amtool, otelcol validate, actionlint, Alertmanager, Prometheus + prom-label-proxy, LuaJIT)" npm run test:telemetry
 # the command of `npm run test:e2e` (so this works before package.json names it)
 step "test:e2e (lifecycle)" npx mocha 'e2e/lifecycle/**/*.test.ts'
+step "npm run test:gitops (the real Argo CD v3.2.11 on the local Git world)" npx mocha 'e2e/gitops/**/*.test.ts'
 
 # The guard rails (admission policies, RBAC escalation, Pod Security) against a real API server, in a
 # sandbox of their own; skipped in plain `npm test`, required here.
