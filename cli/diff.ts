@@ -7,7 +7,8 @@
  * `registerDiffCommand` (diff-command.ts) wires both into the CLI.
  */
 import type { PlannedResource } from "./plan-engine";
-import { physicalName, shortType } from "./render";
+import { describeServiceRename, serviceRenames } from "./diff-rename";
+import { physicalName, typeLabel } from "./render";
 
 /** A resource present in both plans whose inputs or options differ. */
 export interface ChangedResource {
@@ -31,7 +32,13 @@ export interface PlanDiff {
   readonly created: readonly PlannedResource[];
   /** In the before plan only (renames excluded), in before-plan order. */
   readonly deleted: readonly PlannedResource[];
+  /** Inputs differ outside the resource's `ignoreChanges`: `pulumi up` updates them. */
   readonly changed: readonly ChangedResource[];
+  /**
+   * Inputs differ only under the resource's `ignoreChanges` (`paths` are those): `pulumi up` leaves the
+   * resource as it is (a service repo's seeded files stay what the team made of them).
+   */
+  readonly ignored: readonly ChangedResource[];
   /** Delete + create pairs recognised as renames: Pulumi still deletes and creates them. */
   readonly renamed: readonly RenamedResource[];
 }
@@ -52,11 +59,14 @@ export function diffPlans(before: readonly PlannedResource[], after: readonly Pl
   const created = after.filter((r) => !beforeByKey.has(keyOf(r)));
   const deleted = before.filter((r) => !afterByKey.has(keyOf(r)));
   const changed: ChangedResource[] = [];
+  const ignored: ChangedResource[] = [];
   for (const b of before) {
     const a = afterByKey.get(keyOf(b));
     if (!a) continue;
     const paths = changedPaths(b, a);
-    if (paths.length > 0) changed.push({ before: b, after: a, paths });
+    const applied = paths.filter((p) => !isIgnored(p, a.ignoreChanges ?? []));
+    if (applied.length > 0) changed.push({ before: b, after: a, paths: applied });
+    else if (paths.length > 0) ignored.push({ before: b, after: a, paths });
   }
   const renamed = detectRenames(deleted, created);
   const renamedBefore = new Set(renamed.map((r) => r.before));
@@ -65,8 +75,14 @@ export function diffPlans(before: readonly PlannedResource[], after: readonly Pl
     created: created.filter((r) => !renamedAfter.has(r)),
     deleted: deleted.filter((r) => !renamedBefore.has(r)),
     changed,
+    ignored,
     renamed,
   };
+}
+
+/** True when the input path `path` is under one of the `ignoreChanges` properties (`content`, `spec.x`). */
+export function isIgnored(path: string, ignoreChanges: readonly string[]): boolean {
+  return ignoreChanges.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
 }
 
 /** True when the diff deletes something (a rename deletes the old resource too). */
@@ -303,8 +319,9 @@ function detectRenames(
 
 // ---- plain words --------------------------------------------------------------------------------------
 
+/** `Namespace payroll-dev on cluster-main`: the kind in the words of `imaas plan` (typeLabel). */
 const label = (r: PlannedResource) => {
-  const kind = shortType(r.type);
+  const kind = typeLabel(r);
   const physical = r.component ? undefined : physicalName(r);
   const onCluster = r.provider?.startsWith("cluster-") ? ` on ${r.provider}` : "";
   return `${kind} ${r.name}${physical && physical !== r.name ? ` (${physical})` : ""}${onCluster}`;
@@ -318,7 +335,7 @@ export function consequenceText(r: PlannedResource): string {
     case "kept":
       // retainOnDelete skips the provider's delete, so the repository is neither deleted nor archived.
       return isRepository(r)
-        ? "removed from the stack but KEPT (repo kept as is; archive it when decommissioning)"
+        ? "removed from the stack but KEPT as it is (retainOnDelete: neither deleted nor archived; archive it by hand when done)"
         : "removed from the stack but KEPT (the object stays, no longer managed)";
     case "archived":
       return "removed from the stack and ARCHIVED, not deleted (archiveOnDestroy)";
@@ -327,29 +344,70 @@ export function consequenceText(r: PlannedResource): string {
   }
 }
 
+/** Managed resources (not groupings) whose removal has each consequence, deletions and renames together. */
+export function removalCounts(diff: PlanDiff): Record<DeleteConsequence, number> {
+  const counts: Record<DeleteConsequence, number> = { refused: 0, kept: 0, archived: 0, deleted: 0 };
+  for (const r of [...diff.deleted, ...diff.renamed.map((x) => x.before)]) {
+    if (!r.component) counts[deleteConsequence(r)]++;
+  }
+  return counts;
+}
+
+/**
+ * The first line: what `pulumi up` will do, each managed resource counted once — a deletion that protect
+ * refuses is counted as refused, not as deleted; a removal that retainOnDelete keeps as kept.
+ */
+function countsLine(diff: PlanDiff): string {
+  const managed = (rs: readonly PlannedResource[]) => rs.filter((r) => !r.component).length;
+  const gone = [...diff.deleted.filter((r) => !r.component), ...diff.renamed.map((r) => r.before)];
+  const by = (c: DeleteConsequence, rs: readonly PlannedResource[]) =>
+    rs.filter((r) => !r.component && deleteConsequence(r) === c).length;
+  const renamedAllowed = diff.renamed.filter((r) => !r.before.component && !r.before.protect).length;
+  const parts = [
+    `${managed(diff.created)} to create`,
+    `${diff.changed.filter((c) => !c.after.component).length} to change`,
+    `${by("deleted", diff.deleted)} to delete`,
+  ];
+  const kept = by("kept", diff.deleted);
+  if (kept > 0) parts.push(`${kept} to remove from the stack but keep`);
+  const archived = by("archived", diff.deleted);
+  if (archived > 0) parts.push(`${archived} to archive`);
+  if (renamedAllowed > 0) parts.push(`${renamedAllowed} renamed (each deleted and created again)`);
+  const refused = by("refused", gone);
+  if (refused > 0) parts.push(`${refused} deletion(s) REFUSED by protect (not counted as deleted)`);
+  return `${parts.join(", ")} (managed resources; groupings are listed but not counted).`;
+}
+
 /** A reviewer's summary: deletions first (with what each really does), then renames, changes, creations. */
 export function describeDiff(diff: PlanDiff): string {
-  const { created, deleted, changed, renamed } = diff;
+  const { created, deleted, changed, ignored, renamed } = diff;
   if (created.length + deleted.length + changed.length + renamed.length === 0) {
-    return "No change: the tenant files plan exactly the same resources as before.\n";
+    const note =
+      ignored.length > 0
+        ? ` (${ignored.length} resource(s) differ only in properties \`pulumi up\` leaves alone: ${ignored.map((c) => label(c.after)).join(", ")})`
+        : "";
+    return `No change: the tenant files plan exactly the same resources as before${note}.\n`;
   }
-  const managed = (rs: readonly PlannedResource[]) => rs.filter((r) => !r.component).length;
-  const out: string[] = [
-    `${managed(created)} to create, ${changed.filter((c) => !c.after.component).length} to change, ${managed(
-      deleted,
-    )} to delete, ${managed(renamed.map((r) => r.before))} renamed (managed resources; groupings are listed but not counted).`,
-  ];
-  const refused = deleted.filter((r) => deleteConsequence(r) === "refused").length;
-  const lost = deleted.filter((r) => deleteConsequence(r) === "deleted" && !r.component).length;
-  if (refused > 0) {
+  const out: string[] = [countsLine(diff)];
+  const removals = removalCounts(diff);
+  if (removals.refused > 0) {
     out.push(
-      `WARNING: ${refused} protected resource(s) would be deleted: \`pulumi up\` will fail until they are decommissioned deliberately.`,
+      `WARNING: ${removals.refused} protected resource(s) would have to be deleted: \`pulumi up\` will fail, and change nothing else of them, until they are decommissioned deliberately.`,
     );
   }
-  if (lost > 0) out.push(`${lost} resource(s) will really be DELETED with whatever they hold.`);
+  if (removals.deleted > 0) {
+    out.push(`${removals.deleted} resource(s) will really be DELETED with whatever they hold.`);
+  }
   if (deleted.length > 0) {
     out.push("", "Deleted:");
     for (const r of deleted) out.push(`  - ${label(r)}: ${consequenceText(r)}`);
+  }
+  const services = serviceRenames(diff);
+  if (services.length > 0) {
+    out.push("", "Renamed services — what really happens:");
+    for (const s of services) {
+      out.push(...describeServiceRename(s, s.repository ? consequenceText(s.repository.before) : undefined));
+    }
   }
   if (renamed.length > 0) {
     out.push("", "Renamed:");
@@ -357,13 +415,20 @@ export function describeDiff(diff: PlanDiff): string {
       const protectNote =
         deleteConsequence(r.before) === "deleted" ? "" : `; the old one ${consequenceText(r.before)}`;
       out.push(
-        `  - ${shortType(r.before.type)}: renamed ${r.before.name} → ${r.after.name} (Pulumi will delete and create; to keep data use aliases or decommission)${protectNote}`,
+        `  - ${typeLabel(r.before)}: renamed ${r.before.name} → ${r.after.name} (Pulumi will delete the old one and create the new one)${protectNote}`,
       );
     }
   }
   if (changed.length > 0) {
     out.push("", "Changed:");
     for (const c of changed) out.push(`  - ${label(c.after)}: ${c.paths.join(", ")}`);
+  }
+  if (ignored.length > 0) {
+    out.push(
+      "",
+      "Not changed although the plan differs (ignoreChanges: `pulumi up` leaves these properties alone):",
+    );
+    for (const c of ignored) out.push(`  - ${label(c.after)}: ${c.paths.join(", ")}`);
   }
   if (created.length > 0) {
     out.push("", "Created:");

@@ -17,6 +17,8 @@ export interface PlannedResource {
   readonly inputs: Record<string, unknown>;
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
+  /** Input properties `pulumi up` leaves alone once the resource exists (the `ignoreChanges` option). */
+  readonly ignoreChanges?: readonly string[];
   /** True for component resources (groupings), false for resources a provider manages. */
   readonly component: boolean;
 }
@@ -86,7 +88,13 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
   >();
   const opts = new Map<
     string,
-    { parent?: string; protect: boolean; retainOnDelete: boolean; order: number }
+    {
+      parent?: string;
+      protect: boolean;
+      retainOnDelete: boolean;
+      ignoreChanges?: readonly string[];
+      order: number;
+    }
   >();
   let order = 0;
 
@@ -140,6 +148,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
           parent: nameOf(t.opts.parent),
           protect: t.opts.protect === true,
           retainOnDelete: t.opts.retainOnDelete === true,
+          ...(t.opts.ignoreChanges?.length ? { ignoreChanges: [...t.opts.ignoreChanges] } : {}),
           order: order++,
         });
         return undefined;
@@ -170,6 +179,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
       inputs: rec?.inputs ?? {},
       protect: o.protect,
       retainOnDelete: o.retainOnDelete,
+      ...(o.ignoreChanges ? { ignoreChanges: o.ignoreChanges } : {}),
       component: rec?.component ?? !type.includes(":"),
     });
   }

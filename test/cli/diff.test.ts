@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeDiff, diffPlans } from "../../cli/diff";
+import { type ChangedResource, describeDiff, diffPlans, isIgnored } from "../../cli/diff";
 import { DiffError, runDiff } from "../../cli/diff-command";
 import { materialiseTenants, planFromGitRef } from "../../cli/diff-git";
 import type { PlannedResource } from "../../cli/plan-engine";
@@ -179,10 +179,186 @@ describe("diffPlans / describeDiff (pure)", () => {
       "payroll-salary-sync → payroll-wage-sync",
       "payroll-salary-sync-dev → payroll-wage-sync-dev",
     ]);
+    const text = describeDiff(diff);
     assert.match(
-      describeDiff(diff),
-      /github Repository: renamed payroll-salary-sync → payroll-wage-sync \(Pulumi will delete and create; to keep data use aliases or decommission\); the old one removed from the stack but KEPT/,
+      text,
+      /github Repository: renamed payroll-salary-sync → payroll-wage-sync \(Pulumi will delete the old one and create the new one\); the old one removed from the stack but KEPT as it is \(retainOnDelete: neither deleted nor archived/,
     );
+    assert.match(text, /Service payroll\/salary-sync → payroll\/wage-sync: Pulumi cannot rename/);
+    assert.doesNotMatch(text, /aliases/, "tenants cannot set aliases: no advice they cannot follow");
+  });
+
+  it("a renamed service says what really happens in every environment, and how to rename safely", () => {
+    const ENV = "imaas.io/environment";
+    const service = (name: string, extra: { host?: string } = {}) => {
+      const full = `payroll-${name}`;
+      const labels = (env: string) => ({
+        "imaas.io/tenant": "payroll",
+        "imaas.io/service": name,
+        [ENV]: env,
+      });
+      return [
+        res("imaas:index:MIService", full, {}, { parent: "payroll" }),
+        res(REPO, full, { name: full, archiveOnDestroy: true }, { parent: full, retainOnDelete: true }),
+        ...["dev", "prod"].flatMap((env) => [
+          res(
+            APP,
+            `${full}-${env}`,
+            { metadata: { name: `${full}-${env}`, namespace: "argocd", labels: labels(env) } },
+            { parent: full },
+          ),
+          res(
+            "kubernetes:external-secrets.io/v1:ExternalSecret",
+            `${full}-secrets-${env}`,
+            {
+              metadata: { name: `${name}-secrets`, namespace: `payroll-${env}`, labels: labels(env) },
+              spec: {
+                data: [
+                  {
+                    secretKey: "DB_PASSWORD",
+                    remoteRef: { key: `payroll/${env}/${name}`, property: "DB_PASSWORD" },
+                  },
+                ],
+              },
+            },
+            { parent: full },
+          ),
+        ]),
+        res(
+          "kubernetes:networking.k8s.io/v1:Ingress",
+          `${full}-ingress-dev`,
+          {
+            metadata: { name, namespace: "payroll-dev", labels: labels("dev") },
+            spec: { rules: [{ host: extra.host ?? `${name}.payroll.dev.example.com` }] },
+          },
+          { parent: full },
+        ),
+      ];
+    };
+    const before = [res("imaas:index:TenantSpace", "payroll"), ...service("salary-sync")];
+    const after = [res("imaas:index:TenantSpace", "payroll"), ...service("wage-sync")];
+    const diff = diffPlans(before, after);
+    assert.equal(diff.created.length + diff.deleted.length, 0, describeDiff(diff));
+    const text = describeDiff(diff);
+    const section = text.slice(
+      text.indexOf("Renamed services — what really happens:"),
+      text.indexOf("\nRenamed:"),
+    );
+    assert.match(section, /Service payroll\/salary-sync → payroll\/wage-sync/);
+    assert.match(
+      section,
+      /a NEW repository payroll-wage-sync, with only the platform's starter files: none of payroll-salary-sync's code/,
+    );
+    assert.match(
+      section,
+      /the old repository payroll-salary-sync: removed from the stack but KEPT as it is \(retainOnDelete: neither deleted nor archived/,
+    );
+    assert.match(
+      section,
+      /the Argo CD Applications payroll-salary-sync-dev, payroll-salary-sync-prod are DELETED with what they deployed: the running service goes away in dev, prod;/,
+    );
+    assert.match(section, /deploy nothing until CI has built an image in the new repository/);
+    assert.match(
+      section,
+      /secrets are read from payroll\/dev\/wage-sync instead of payroll\/dev\/salary-sync/,
+    );
+    assert.match(
+      section,
+      /secrets are read from payroll\/prod\/wage-sync instead of payroll\/prod\/salary-sync/,
+    );
+    assert.match(
+      section,
+      /URL moves from https:\/\/salary-sync\.payroll\.dev\.example\.com to https:\/\/wage-sync\.payroll\.dev\.example\.com/,
+    );
+    assert.match(
+      section,
+      /To rename without an outage: add payroll\/wage-sync beside payroll\/salary-sync \(one PR\), push the code .* promote it to dev, prod, copy the secrets, .* then remove payroll\/salary-sync in a second PR\./,
+    );
+    // Counted once: 5 renamed resources (repo, 2 Applications, 2 ExternalSecrets, 1 Ingress = 6), none "to delete".
+    assert.match(
+      text,
+      /^0 to create, 0 to change, 0 to delete, 6 renamed \(each deleted and created again\)/,
+    );
+    // A custom host that stays: no URL line.
+    const kept = describeDiff(
+      diffPlans(
+        [res("imaas:index:TenantSpace", "payroll"), ...service("salary-sync", { host: "api.example.com" })],
+        [res("imaas:index:TenantSpace", "payroll"), ...service("wage-sync", { host: "api.example.com" })],
+      ),
+    );
+    assert.doesNotMatch(kept, /URL moves/);
+  });
+
+  it("a renamed service whose repository changed beyond its name still gets the whole story", () => {
+    const after = [
+      ...base.filter((r) => !r.name.startsWith("payroll-salary-sync")),
+      ...serviceResources("payroll", "wage-sync").map((r) =>
+        r.type === REPO ? { ...r, inputs: { ...r.inputs, description: "Pays wages" } } : r,
+      ),
+    ];
+    const diff = diffPlans(base, after);
+    assert.ok(
+      diff.deleted.some((r) => r.type === REPO),
+      "the repo is not paired as a rename",
+    );
+    const text = describeDiff(diff);
+    assert.match(text, /Service payroll\/salary-sync → payroll\/wage-sync/);
+    assert.match(text, /a NEW repository payroll-wage-sync/);
+    assert.match(text, /the old repository payroll-salary-sync: removed from the stack but KEPT/);
+  });
+
+  it("a deletion protect refuses is counted as refused, not also as deleted", () => {
+    const diff = diffPlans(
+      base,
+      base.filter((r) => r.name !== "payroll-prod" && r.name !== "payroll-dev"),
+    );
+    const text = describeDiff(diff);
+    assert.match(
+      text,
+      /^0 to create, 0 to change, 1 to delete, 1 deletion\(s\) REFUSED by protect \(not counted as deleted\)/,
+    );
+    assert.match(text, /1 resource\(s\) will really be DELETED/);
+  });
+
+  it("inputs under ignoreChanges are not reported as changing; other inputs of the same resource are", () => {
+    const FILE = "github:index/repositoryFile:RepositoryFile";
+    const file = (content: string, branch = "dev") =>
+      res(
+        FILE,
+        "payroll-salary-sync-file-README-md",
+        { repository: "payroll-salary-sync", file: "README.md", branch, content },
+        { parent: "payroll-salary-sync", retainOnDelete: true, ignoreChanges: ["content", "commitMessage"] },
+      );
+    const only = diffPlans([...base, file("# salary-sync")], [...base, file("# salary-sync, new owners")]);
+    assert.equal(only.changed.length, 0);
+    assert.deepEqual(
+      only.ignored.map((c) => c.paths),
+      [["content"]],
+    );
+    const text = describeDiff(only);
+    assert.match(text, /^No change/);
+    assert.match(text, /differ only in properties `pulumi up` leaves alone: github RepositoryFile/);
+    const both = diffPlans([...base, file("a")], [...base, file("b", "main")]);
+    assert.deepEqual(
+      both.changed.map((c) => c.paths),
+      [["branch"]],
+    );
+    assert.match(describeDiff(both), /Changed:\n {2}- github RepositoryFile .*: branch$/m);
+    assert.equal(isIgnored("spec.x.y", ["spec.x"]), true);
+    assert.equal(isIgnored("spec.xy", ["spec.x"]), false);
+    assert.equal(isIgnored("tags[0]", ["tags"]), true);
+  });
+
+  it("resource kinds use the words of imaas plan (Harbor project, not dynamic resource)", () => {
+    const harbor = res(
+      "pulumi-nodejs:dynamic:Resource",
+      "payroll-registry",
+      { project: "payroll", storageLimitBytes: 1 },
+      { parent: "payroll", retainOnDelete: true },
+    );
+    const text = describeDiff(diffPlans([...base, harbor], base));
+    assert.match(text, /- Harbor project payroll-registry \(payroll\): removed from the stack but KEPT/);
+    assert.doesNotMatch(text, /dynamic resource/);
   });
 
   it("a renamed tenant: every object renamed, the protected prod namespace's delete flagged", () => {
@@ -199,8 +375,13 @@ describe("diffPlans / describeDiff (pure)", () => {
       describeDiff(diff),
     );
     const text = describeDiff(diff);
-    assert.match(text, /Namespace: renamed payroll-dev → payments-dev \(Pulumi will delete and create/);
+    assert.match(
+      text,
+      /Namespace: renamed payroll-dev → payments-dev \(Pulumi will delete the old one and create/,
+    );
     assert.match(text, /renamed payroll-prod → payments-prod .*; the old one will be REFUSED by protect/);
+    assert.match(text, /1 deletion\(s\) REFUSED by protect \(not counted as deleted\)/);
+    assert.match(text, /Service payroll\/salary-sync → payments\/salary-sync: Pulumi cannot rename/);
   });
 
   it("a deleted and a created resource that differ beyond names are not a rename", () => {
@@ -329,5 +510,58 @@ describe("imaas diff over git (end to end, the example tenants in a temp repo)",
       DiffError,
     );
     await assert.rejects(planFromGitRef("--output=x", "dev", { repoDir: repo, projectDir: ROOT }), DiffError);
+  });
+});
+
+describe("imaas diff over git: a service renamed in an example tenant (the real plan)", function () {
+  this.timeout(120_000);
+  let repo: string;
+
+  before(() => {
+    repo = mkdtempSync(join(tmpdir(), "imaas-diff-rename-"));
+    gitIn(repo, "init", "-q", "-b", "main");
+    execFileSync("mkdir", ["-p", join(repo, "tenants")]);
+    for (const f of readdirSync(join(ROOT, "tenants")).filter((f) => f.endsWith(".yaml"))) {
+      copyFileSync(join(ROOT, "tenants", f), join(repo, "tenants", f));
+    }
+    gitIn(repo, "add", "tenants");
+    gitIn(repo, "commit", "-q", "-m", "examples");
+    const payroll = join(repo, "tenants", "payroll.yaml");
+    const text = readFileSync(payroll, "utf8");
+    // Rename salary-sync, and move ben42 from members to owners (CODEOWNERS is seeded once: ignoreChanges).
+    writeFileSync(
+      payroll,
+      text
+        .replaceAll("salary-sync", "wage-sync")
+        .replace("owners: [ana-lopez]", "owners: [ana-lopez, ben42]")
+        .replace("members: [ben42, chloe-m]", "members: [chloe-m]"),
+    );
+    gitIn(repo, "commit", "-q", "-am", "payroll: rename salary-sync, ben42 an owner");
+  });
+
+  after(() => rmSync(repo, { recursive: true, force: true }));
+
+  it("says what the rename does in every environment, and reports no seeded file as changing", async () => {
+    const { diff, text } = await runDiff({ base: "HEAD~1", repoDir: repo, projectDir: ROOT });
+    assert.match(text, /Service payroll\/salary-sync → payroll\/wage-sync: Pulumi cannot rename/);
+    assert.match(
+      text,
+      /Applications payroll-salary-sync-dev, payroll-salary-sync-test, payroll-salary-sync-prod are DELETED with what they deployed: the running service goes away in dev, test, prod;/,
+    );
+    assert.match(text, /the old repository payroll-salary-sync: removed from the stack but KEPT as it is/);
+    assert.match(
+      text,
+      /secrets are read from payroll\/prod\/wage-sync instead of payroll\/prod\/salary-sync/,
+    );
+    assert.match(text, /To rename without an outage: add payroll\/wage-sync beside payroll\/salary-sync/);
+    // payslip-api's CODEOWNERS would list ben42 now, but the file is seeded once (ignoreChanges: content).
+    const files = (cs: readonly ChangedResource[]) =>
+      cs.filter((c) => c.after.type === "github:index/repositoryFile:RepositoryFile");
+    assert.deepEqual(files(diff.changed), [], text);
+    assert.ok(
+      files(diff.ignored).some((c) => c.after.name.includes("payslip-api-file-github-CODEOWNERS")),
+      text,
+    );
+    assert.match(text, /^Not changed although the plan differs \(ignoreChanges/m);
   });
 });
