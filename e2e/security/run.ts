@@ -36,6 +36,8 @@ interface Row {
   actor: string;
   pass: boolean;
   detail: string;
+  /** Wall time of the row, in milliseconds. */
+  ms: number;
 }
 
 function arg(name: string): string | undefined {
@@ -186,6 +188,7 @@ async function main(): Promise<number> {
                 ]);
         for (const [actor, id] of actors) {
           let outcome: { pass: boolean; detail: string };
+          const rowStarted = Date.now();
           try {
             outcome = await check.run(
               { ...ctx, ...(actor === "owner" || actor === "member" ? { actor } : {}) },
@@ -194,7 +197,15 @@ async function main(): Promise<number> {
           } catch (err) {
             outcome = { pass: false, detail: `error: ${(err as Error).message}` };
           }
-          rows.push({ id: check.id, title: check.title, tenant: t.name, env, actor, ...outcome });
+          rows.push({
+            id: check.id,
+            title: check.title,
+            tenant: t.name,
+            env,
+            actor,
+            ...outcome,
+            ms: Date.now() - rowStarted,
+          });
         }
       }
     }
@@ -208,10 +219,18 @@ async function main(): Promise<number> {
     console.log(line([r.id, r.tenant, r.env, r.actor, r.pass ? "PASS" : "FAIL", `${r.title} — ${r.detail}`]));
   const failed = rows.filter((r) => !r.pass);
   console.log(
-    "\nNote: no CNI runs in the sandbox, so IMAAS-NET-DEFAULT-DENY evaluates the NetworkPolicy objects read back from the API server (test/support/network-evaluator.ts); it does not send packets.",
+    "\nNote: no CNI runs in the sandbox, so the IMAAS-NET-* rows evaluate the NetworkPolicies and namespaces read back from the API server (test/support/network-evaluator.ts); they send no packets. IMAAS-NET-OWNER-POLICY's refusals are real requests.",
   );
   console.log(
     `${new Set(rows.map((r) => r.id)).size} checks, ${rows.length} rows: ${rows.length - failed.length} passed, ${failed.length} failed; checks ${secs(checksStarted)}, total ${secs(started)}`,
+  );
+  const perCheck = new Map<string, number>();
+  for (const r of rows) perCheck.set(r.id, (perCheck.get(r.id) ?? 0) + r.ms);
+  console.log(
+    `time per check: ${[...perCheck]
+      .sort((a, b) => b[1] - a[1])
+      .map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`)
+      .join(", ")}`,
   );
   for (const r of failed) console.log(`FAIL ${r.id} ${r.tenant} ${r.env} ${r.actor}: ${r.detail}`);
   return failed.length === 0 ? 0 : 1;
