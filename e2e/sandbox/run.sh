@@ -51,7 +51,7 @@ Done in $((SECONDS - start)) s. The platform runs in a local control plane:
   kubectl get appprojects,applications -n argocd   # Argo CD syncs them from the local Git world
   kubectl get validatingadmissionpolicies
   npm run sandbox                                 # again after editing tenants/*.yaml
-Until CI has written an image tag into a branch's deploy/values.yaml, its Application reports
-ComparisonError "image.tag (or image.digest) is not set"; see e2e/README.md (GitOps) to push one.
+New service repos got CI's first build (image.tag \${IMAAS_SANDBOX_FIRST_TAG-0.1.0-sandbox} merged up every
+branch); push to them as CI would: e2e/README.md (GitOps). Health stays Progressing: no nodes run pods.
 Stop it with: npm run sandbox:down   (IMAAS_SANDBOX_DIR=$IMAAS_SANDBOX_DIR)
 DONE

@@ -14,6 +14,7 @@ import {
   createRepo,
   gitWorldLayout,
   gitWorldPlan,
+  recordFirstBuild,
   sandboxStackFile,
   treeFiles,
 } from "../../e2e/sandbox/parts/git-world";
@@ -153,6 +154,25 @@ describe("sandbox parts: the local Git world", function () {
       for (const f of p.files) assert.equal(git(p.path, ["show", `${b}:${f.path}`], home), f.content);
     }
     assert.equal(git(p.path, ["symbolic-ref", "HEAD"], home).trim(), `refs/heads/${p.branches[0]}`);
+  });
+
+  it("CI's first build, when asked: the tag on the build branch, merged up through every branch", () => {
+    const c = cfg();
+    const t = exampleTenants(c).find((x) => x.services.some((s) => s.environments.length === 3))!;
+    const p = gitWorldPlan([t], c, []).find((r) => r.branches.length === 3)!;
+    const home = join(dir, "home");
+    createRepo(p, join(dir, "scratch"), home);
+    recordFirstBuild(p, "0.1.0-sandbox", join(dir, "scratch"), home);
+    for (const b of p.branches) {
+      const values = YAML.parse(git(p.path, ["show", `${b}:deploy/values.yaml`], home));
+      assert.deepEqual(values, { image: { tag: "0.1.0-sandbox" } }, `branch ${b}`);
+      const changed = git(p.path, ["diff", "--name-only", `${b}~1`, b], home).trim();
+      assert.equal(changed, "deploy/values.yaml", `only the values file changed on ${b}`);
+    }
+    assert.match(
+      git(p.path, ["log", "-1", "--format=%s", p.branches[0]!], home),
+      /^Deploy 0\.1\.0-sandbox \[skip ci\]/,
+    );
   });
 });
 

@@ -2,7 +2,9 @@
  * The orchestrator from the shell, for `npm run sandbox` and `npm run sandbox:down`:
  *
  *   tsx e2e/sandbox/parts/cli.ts start PART...   start PART and what it needs (left running); on a
- *                                                failure or Ctrl-C what was started is stopped again
+ *                                                failure or Ctrl-C what was started is stopped again;
+ *                                                new service repos get CI's first build, image.tag
+ *                                                $IMAAS_SANDBOX_FIRST_TAG (default 0.1.0-sandbox; empty: none)
  *   tsx e2e/sandbox/parts/cli.ts stop            stop every part but the control plane (down.sh does that)
  *
  * The sandbox is $IMAAS_SANDBOX_DIR (default <repo>/.sandbox); tools from $IMAAS_TOOLS_DIR.
@@ -33,7 +35,10 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once("SIGINT", interrupted);
     process.once("SIGTERM", interrupted);
-    await startParts(ctx, names);
+    // `npm run sandbox` plays CI's first build so that a person sees the Applications synced
+    // (IMAAS_SANDBOX_FIRST_TAG= turns it off; the GitOps suite starts from the bare seed).
+    const firstBuildTag = process.env.IMAAS_SANDBOX_FIRST_TAG ?? "0.1.0-sandbox";
+    await startParts(ctx, names, allParts(firstBuildTag ? { git: { firstBuildTag } } : {}));
     return 0;
   }
   if (command === "stop" && names.length === 0) {

@@ -17,6 +17,7 @@ import { branchName, gitUrlBase, repositoryUrl } from "../../../model/naming";
 import type { PlatformConfig } from "../../../model/platform-config";
 import type { TenantSpec } from "../../../model/spec";
 import { platformConfigOf, readStackConfig } from "../../../model/stack-file";
+import { SKIP_CI_MARKER, VALUES_FILE } from "../../../components/mi-service/pipeline";
 import type { Part, PartContext } from "./part";
 
 export const SANDBOX_STACK = "sandbox";
@@ -143,6 +144,35 @@ export function sandboxStackFile(committed: string, layout: GitWorldLayout): str
 export interface GitWorldOptions {
   /** Tenant files to seed repos for. @default `$IMAAS_TENANTS_DIR` or `<repo>/tenants` */
   readonly tenantsDir?: string;
+  /**
+   * Play CI's first build on each new service repo: commit this `image.tag` to the build branch's
+   * deploy/values.yaml and merge it up through the environment branches, so the Applications can sync.
+   * @default none (the repos hold exactly the seed, and the Applications wait for a tag)
+   */
+  readonly firstBuildTag?: string;
+}
+
+/**
+ * What CI and the promotion pull requests do after a first build (on a repo created by `createRepo`):
+ * `image.tag` committed on the first branch, then each branch merged into the next.
+ */
+export function recordFirstBuild(plan: RepoPlan, tag: string, scratch: string, home: string): void {
+  const work = join(scratch, `${relative("/", plan.path)}-ci`);
+  const [first, ...rest] = plan.branches;
+  git(scratch, ["clone", "--quiet", "--branch", first!, plan.path, work], home);
+  const file = join(work, VALUES_FILE);
+  const doc = YAML.parseDocument(readFileSync(file, "utf8"));
+  doc.setIn(["image", "tag"], tag);
+  writeFileSync(file, doc.toString());
+  git(work, ["commit", "--quiet", "--all", "--message", `Deploy ${tag} ${SKIP_CI_MARKER}`], home);
+  let prev = first!;
+  for (const b of rest) {
+    git(work, ["checkout", "--quiet", b], home);
+    git(work, ["merge", "--quiet", "--no-ff", "--message", `Merge ${prev} into ${b}`, prev], home);
+    prev = b;
+  }
+  git(work, ["push", "--quiet", "origin", ...plan.branches], home);
+  rmSync(work, { recursive: true, force: true });
 }
 
 const partDir = (ctx: PartContext) => join(ctx.dir, "parts", "git");
@@ -174,10 +204,15 @@ export function gitWorldPart(opts: GitWorldOptions = {}): Part {
       // On a running sandbox (`npm run sandbox` again after a tenant change) existing repos keep what
       // was pushed to them; only new services get a repo.
       const fresh = plan.filter((r) => !existsSync(r.path));
-      for (const repo of fresh) createRepo(repo, scratch, home);
+      for (const repo of fresh) {
+        createRepo(repo, scratch, home);
+        // The platform repo has no values file; service repos get CI's first build when asked.
+        if (opts.firstBuildTag && repo.url !== cfg.argocd.platformRepo)
+          recordFirstBuild(repo, opts.firstBuildTag, scratch, home);
+      }
       rmSync(scratch, { recursive: true, force: true });
       ctx.log(
-        `git: ${fresh.length} bare repos created, ${plan.length - fresh.length} kept, under ${layout.urlBase} (stack file ${stackFile})`,
+        `git: ${fresh.length} bare repos created${opts.firstBuildTag ? ` (CI's first build: image.tag ${opts.firstBuildTag} on every branch)` : ""}, ${plan.length - fresh.length} kept, under ${layout.urlBase} (stack file ${stackFile})`,
       );
     },
     async ready(ctx) {

@@ -4,13 +4,13 @@
  */
 import { argocdPart } from "./argocd";
 import { controlPlanePart } from "./control-plane";
-import { gitWorldPart } from "./git-world";
+import { type GitWorldOptions, gitWorldPart } from "./git-world";
 import type { Part, PartContext } from "./part";
 import { redisPart } from "./redis";
 
 /** Every part, by name. */
-export function allParts(): Part[] {
-  return [controlPlanePart, gitWorldPart(), redisPart, argocdPart];
+export function allParts(options: { readonly git?: GitWorldOptions } = {}): Part[] {
+  return [controlPlanePart, gitWorldPart(options.git), redisPart, argocdPart];
 }
 
 /** The parts `names` need, each after what it needs (a part appears once). Unknown names and cycles throw. */
