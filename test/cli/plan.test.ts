@@ -71,6 +71,14 @@ describe("plan engine: index.ts under mocks", function () {
     }
   });
 
+  it("records ignoreChanges (imaas diff reads it): seeded repo files ignore their content, namespaces nothing", () => {
+    const files = dev.filter((r) => r.type === "github:index/repositoryFile:RepositoryFile");
+    assert.ok(files.length > 0);
+    for (const f of files) assert.ok(f.ignoreChanges?.includes("content"), f.name);
+    const ns = dev.filter((r) => r.type === "kubernetes:core/v1:Namespace");
+    assert.ok(ns.length > 0 && ns.every((r) => r.ignoreChanges === undefined));
+  });
+
   it("a plan can run twice in one process with the same result", async () => {
     const again = await plan("dev");
     assert.deepEqual(
