@@ -158,7 +158,9 @@ describe("TenantSpace over the example tenants", () => {
     assert.deepEqual(c.maxLimitRequestRatio, { cpu: "2" });
     // the platform's largest pod (4 CPU) at the limit ratio, the namespace quota's memory (8Gi < 8Gi max)
     assert.deepEqual(c.max, { cpu: "8", memory: "8Gi" });
-    const hr = inNs(T.limits, "hr-onboarding-dev")[0].inputs.spec.limits.find((l: any) => l.type === "Container");
+    const hr = inNs(T.limits, "hr-onboarding-dev")[0].inputs.spec.limits.find(
+      (l: any) => l.type === "Container",
+    );
     assert.equal(hr.max.cpu, "4", "a 2-CPU quota caps one container at 2 CPU of requests, 4 of limits");
   });
 
