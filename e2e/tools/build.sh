@@ -62,8 +62,10 @@ write_stamp() { stamp_key "$1" "$2" > "$STAMPS/$1"; }
 go_build() {
   local dir="$1" pkg="$2" out="$3" ldflags="${4:-}"
   log "  go build $pkg -> $out"
-  (cd "$dir" && "${NICE[@]}" go build -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
-  mv -f "$out.tmp" "$out"
+  # A temp name of this run's own: two builds of one tool (two checkouts) never move each other's file.
+  local tmp="$out.tmp.$$"
+  (cd "$dir" && "${NICE[@]}" go build -ldflags "-s -w $ldflags" -o "$tmp" "$pkg") || { rm -f "$tmp"; return 1; }
+  mv -f "$tmp" "$out"
 }
 
 build_helm() {
