@@ -55,7 +55,26 @@ export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
       secret: { createSecret: true },
     },
     controller: { replicas: 1 },
-    server: { replicas, ingress: { enabled: false } },
+    // The UI and the SSO callback need a reachable host, or the AppProject roles cannot be used. argo-cd
+    // 7.9.1 (templates/argocd-server/ingress.yaml, read at the source): `tls: true` puts `hostname` under
+    // TLS with the Secret `argocd-server-tls`, which cert-manager's ingress-shim issues from the annotation;
+    // the backend is the server's HTTPS port while `server.insecure` is false, hence the backend protocol.
+    server: {
+      replicas,
+      ingress: {
+        enabled: true,
+        controller: "generic",
+        ingressClassName: cfg.ingress.className,
+        hostname: host,
+        tls: true,
+        annotations: {
+          [cfg.certManager.issuerKind === "ClusterIssuer"
+            ? "cert-manager.io/cluster-issuer"
+            : "cert-manager.io/issuer"]: cfg.certManager.issuer,
+          "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
+        },
+      },
+    },
     repoServer: { replicas },
     applicationSet: { replicas: 1 },
     "redis-ha": { enabled: cluster.production },

@@ -11,6 +11,22 @@ describe("platform: Argo CD values", () => {
   const cfg = testConfig();
   const values = buildArgoCdValues(cfg, cfg.clusters[0]);
 
+  it("serves the UI and the SSO callback on argocd.<cluster>.<domain> under TLS issued by cert-manager", () => {
+    const ingress = (values.server as any).ingress;
+    assert.deepEqual(ingress, {
+      enabled: true,
+      controller: "generic",
+      ingressClassName: "nginx",
+      hostname: "argocd.main.imaas.test",
+      tls: true,
+      annotations: {
+        "cert-manager.io/cluster-issuer": "letsencrypt",
+        "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
+      },
+    });
+    assert.equal(values.configs.cm.url, `https://${ingress.hostname}`);
+  });
+
   it("keeps Applications in the Argo CD namespace only and gives nobody a default role", () => {
     assert.equal(values.configs.params["application.namespaces"], "");
     assert.equal(values.configs.rbac["policy.default"], "");
