@@ -152,6 +152,9 @@ export const metricsProxyReleaseName = (tenant: string): string => `metrics-prox
 /** Public host of Argo CD (UI and SSO callback) in a cluster. */
 export const argocdHost = (cluster: string, domain: string): string => `argocd.${cluster}.${domain}`;
 
+/** Secret that holds the TLS certificate of a tenant's Grafana host (issued by cert-manager). */
+export const grafanaTlsSecretName = (tenant: string): string => `grafana-${tenant}-tls`;
+
 /** Public host of a tenant's Grafana in a cluster. */
 export const grafanaHost = (tenant: string, cluster: string, domain: string): string =>
   `grafana.${tenant}.${cluster}.${domain}`;

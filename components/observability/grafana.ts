@@ -59,6 +59,7 @@ export function createTenantGrafana(
         domain: cfg.domain,
         namespace,
         ingressClassName: cfg.observability.grafana.ingressClassName,
+        certIssuer: { name: cfg.certManager.issuer, kind: cfg.certManager.issuerKind },
         groupPrefix: cfg.identity.groupPrefix,
         platformAdminsGroup: cfg.identity.platformAdminsGroup,
         ...(cfg.observability.grafana.oidc ? { oidc: cfg.observability.grafana.oidc } : {}),

@@ -14,6 +14,7 @@ import {
   OBSERVABILITY_RELEASES,
   ownersGroup,
   PLATFORM_TELEMETRY_TENANT,
+  grafanaTlsSecretName,
 } from "../../model/naming";
 import type { PlatformConfig } from "../../model/platform-config";
 import {
@@ -775,6 +776,8 @@ export interface GrafanaInput {
   readonly domain: string;
   readonly namespace: string;
   readonly ingressClassName: string;
+  /** cert-manager issuer of the Grafana host's certificate (`imaas:certManager.issuer`/`issuerKind`). */
+  readonly certIssuer: { readonly name: string; readonly kind: "ClusterIssuer" | "Issuer" };
   readonly groupPrefix: string;
   readonly platformAdminsGroup: string;
   readonly oidc?: GrafanaOidc;
@@ -795,8 +798,9 @@ export interface GrafanaValues {
   readonly ingress: {
     readonly enabled: true;
     readonly ingressClassName: string;
+    readonly annotations: Readonly<Record<string, string>>;
     readonly hosts: readonly string[];
-    readonly tls: readonly { readonly hosts: readonly string[] }[];
+    readonly tls: readonly { readonly secretName: string; readonly hosts: readonly string[] }[];
   };
   readonly "grafana.ini": Readonly<Record<string, Readonly<Record<string, string | boolean>>>>;
   readonly datasources: {
@@ -900,8 +904,15 @@ export function buildGrafanaValues(input: GrafanaInput): GrafanaValues {
     ingress: {
       enabled: true,
       ingressClassName: input.ingressClassName,
+      // A TLS entry without a secretName is served with the ingress controller's fake certificate;
+      // cert-manager's ingress-shim issues the named Secret from the annotation.
+      annotations: {
+        [input.certIssuer.kind === "ClusterIssuer"
+          ? "cert-manager.io/cluster-issuer"
+          : "cert-manager.io/issuer"]: input.certIssuer.name,
+      },
       hosts: [host],
-      tls: [{ hosts: [host] }],
+      tls: [{ secretName: grafanaTlsSecretName(scope.tenant), hosts: [host] }],
     },
     "grafana.ini": ini,
     datasources: {

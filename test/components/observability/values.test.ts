@@ -170,6 +170,7 @@ describe("observability values (pure)", () => {
       domain: "imaas.test",
       namespace: "observability",
       ingressClassName: "nginx",
+      certIssuer: { name: "letsencrypt", kind: "ClusterIssuer" },
       groupPrefix: "imaas:",
       platformAdminsGroup: "imaas:platform-admins",
       oidc: {
@@ -183,6 +184,12 @@ describe("observability values (pure)", () => {
       dashboards: [buildTenantOverviewDashboard()],
     });
     assert.deepEqual(v.ingress.hosts, ["grafana.payroll.nonprod.imaas.test"]);
+    // TLS with a certificate: cert-manager issues the named Secret for the host (without a secretName the
+    // controller would serve its fake certificate).
+    assert.deepEqual(v.ingress.tls, [
+      { secretName: "grafana-payroll-tls", hosts: ["grafana.payroll.nonprod.imaas.test"] },
+    ]);
+    assert.deepEqual(v.ingress.annotations, { "cert-manager.io/cluster-issuer": "letsencrypt" });
     const oauth = v["grafana.ini"]["auth.generic_oauth"];
     assert.equal(oauth.role_attribute_strict, true);
     assert.equal(oauth.allowed_groups, "imaas:platform-admins imaas:payroll:owners imaas:payroll:members");
