@@ -86,9 +86,11 @@ export = async (run: RunOptions = {}) => {
 
   // The shared parts: in the single stack, or in the platform stack of the per-tenant layout.
   let backendsReady: Record<string, pulumi.Resource[]> | undefined;
+  let platformReady: Record<string, pulumi.Resource[]> | undefined;
   if (mode !== "tenant") {
     const shared = createSharedPlatform(platform, tenants);
     backendsReady = shared.backendsReady;
+    platformReady = shared.platformReady;
     outputs.platform = shared.outputs;
   } else {
     // A tenant stack reads what the platform stack exports; the platform stack is deployed first.
@@ -101,7 +103,9 @@ export = async (run: RunOptions = {}) => {
   const selected = mode === "single" ? tenants : mode === "tenant" ? [tenantOfStack(config, tenants)] : [];
   const summary: Record<string, unknown> = {};
   for (const tenant of selected)
-    summary[tenant.name] = withTenantFile(tenant, () => createTenant(tenant, platform, backendsReady));
+    summary[tenant.name] = withTenantFile(tenant, () =>
+      createTenant(tenant, platform, backendsReady, platformReady),
+    );
   outputs.tenants = summary;
   return outputs;
 };
@@ -109,9 +113,13 @@ export = async (run: RunOptions = {}) => {
 /** Argo CD, add-ons and observability backends per cluster, and the MI base image. */
 function createSharedPlatform(platform: PlatformContext, tenants: readonly TenantSpec[]) {
   const config = platform.config;
-  for (const cluster of config.clusters) {
-    new ClusterPlatform(`platform-${cluster.name}`, { cluster, platform });
-  }
+  // What tenant objects on each cluster wait for: Argo CD and its CRDs, the add-ons' CRDs, the admission policies.
+  const platformReady = Object.fromEntries(
+    config.clusters.map((cluster) => [
+      cluster.name,
+      new ClusterPlatform(`platform-${cluster.name}`, { cluster, platform }).ready,
+    ]),
+  );
   createBaseImage(platform);
   const observability = config.observability.enabled
     ? Object.fromEntries(
@@ -122,6 +130,7 @@ function createSharedPlatform(platform: PlatformContext, tenants: readonly Tenan
       )
     : {};
   return {
+    platformReady,
     backendsReady: config.observability.enabled
       ? Object.fromEntries(Object.entries(observability).map(([c, s]) => [c, s.ready]))
       : undefined,
@@ -139,8 +148,13 @@ function createTenant(
   tenant: TenantSpec,
   platform: PlatformContext,
   backendsReady: Record<string, pulumi.Resource[]> | undefined,
+  platformReady: Record<string, pulumi.Resource[]> | undefined,
 ) {
-  const space = new TenantSpace(tenant.name, { tenant, platform });
+  const space = new TenantSpace(tenant.name, {
+    tenant,
+    platform,
+    ...(platformReady ? { platformReady } : {}),
+  });
   const services = tenant.services.map(
     (service) =>
       new MIService(

@@ -19,6 +19,8 @@ export interface PlannedResource {
   readonly retainOnDelete: boolean;
   /** Input properties `pulumi up` leaves alone once the resource exists (the `ignoreChanges` option). */
   readonly ignoreChanges?: readonly string[];
+  /** Logical names of the resources this one explicitly waits for (the `dependsOn` option), when any. */
+  readonly dependsOn?: readonly string[];
   /** True for component resources (groupings), false for resources a provider manages. */
   readonly component: boolean;
 }
@@ -74,6 +76,13 @@ function nameOf(res: pulumi.Resource | undefined): string | undefined {
   return (res as unknown as { __name?: string } | undefined)?.__name;
 }
 
+/** The names of plain `dependsOn` resources (an Output of resources is left out: the plan records only plain ones). */
+function dependsOnNames(dependsOn: unknown): { dependsOn?: string[] } {
+  const list = Array.isArray(dependsOn) ? dependsOn : dependsOn instanceof pulumi.Resource ? [dependsOn] : [];
+  const names = list.map((r) => nameOf(r as pulumi.Resource)).filter((n): n is string => n !== undefined);
+  return names.length > 0 ? { dependsOn: names } : {};
+}
+
 function lastUrnPart(urn: string | undefined): string | undefined {
   if (!urn) return undefined;
   const named = urn.split("::")[3];
@@ -93,6 +102,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
       protect: boolean;
       retainOnDelete: boolean;
       ignoreChanges?: readonly string[];
+      dependsOn?: readonly string[];
       order: number;
     }
   >();
@@ -149,6 +159,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
           protect: t.opts.protect === true,
           retainOnDelete: t.opts.retainOnDelete === true,
           ...(t.opts.ignoreChanges?.length ? { ignoreChanges: [...t.opts.ignoreChanges] } : {}),
+          ...dependsOnNames(t.opts.dependsOn),
           order: order++,
         });
         return undefined;
@@ -180,6 +191,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
       protect: o.protect,
       retainOnDelete: o.retainOnDelete,
       ...(o.ignoreChanges ? { ignoreChanges: o.ignoreChanges } : {}),
+      ...(o.dependsOn ? { dependsOn: o.dependsOn } : {}),
       component: rec?.component ?? !type.includes(":"),
     });
   }

@@ -34,6 +34,7 @@ export function tenantRules(file: TenantFile, spec: TenantSpec, ctx: RuleContext
     ...serviceCount(file, ctx),
     ...registryName(file, ctx),
     ...miVersions(file, ctx),
+    ...clustersHosting(file, spec, ctx),
     ...quotaCaps(file, ctx),
     ...serviceSizes(file, spec, ctx),
     ...quotaFit(file, spec, ctx),
@@ -63,6 +64,19 @@ function registryName(file: TenantFile, ctx: RuleContext): Finding[] {
     {
       path: ["metadata", "name"],
       message: `"${file.metadata.name}" is the registry project of the platform's base images (imaas:registry.baseImageProject); choose another name`,
+    },
+  ];
+}
+
+/** Every environment of the tenant is hosted by a cluster of the stack. */
+function clustersHosting(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[] {
+  const missing = spec.environments.filter((e) => clusterFor(ctx.cfg, e) === undefined);
+  if (missing.length === 0) return [];
+  const hosted = ctx.cfg.clusters.flatMap((c) => c.environments);
+  return [
+    {
+      path: file.spec.environments ? ["spec", "environments"] : ["spec"],
+      message: `stack "${ctx.stack}" has no cluster for ${missing.join(", ")} (its clusters host ${hosted.join(", ")}): list only those in spec.environments, or ask the platform admins`,
     },
   ];
 }

@@ -27,6 +27,12 @@ export interface TenantSpaceArgs {
   readonly tenant: TenantSpec;
   /** Platform config, secrets and providers. */
   readonly platform: PlatformContext;
+  /**
+   * Per cluster, the platform parts the tenant's objects wait for (`ClusterPlatform.ready`: Argo CD and its
+   * CRDs, the add-ons' CRDs, the admission policies), so no namespace exists before its guard rails do.
+   * @default none — a tenant stack runs after its platform stack
+   */
+  readonly platformReady?: Readonly<Record<string, readonly pulumi.Resource[]>>;
 }
 
 export class TenantSpace extends pulumi.ComponentResource {
@@ -67,13 +73,14 @@ export class TenantSpace extends pulumi.ComponentResource {
           {
             parent: this,
             provider,
+            dependsOn: [...(args.platformReady?.[cluster.name] ?? [])],
           },
         ),
       );
     }
 
     const environmentReady: Partial<Record<Environment, pulumi.Resource[]>> = {};
-    for (const ns of createNamespaces(name, tenant, platform, this)) {
+    for (const ns of createNamespaces(name, tenant, platform, this, args.platformReady)) {
       const { env, provider } = ns;
       const { cluster } = clusterOf(platform, env);
       const opts = { parent: this, provider, dependsOn: [ns.namespace] };

@@ -27,15 +27,19 @@ export interface TenantNamespace {
   readonly provider: k8s.Provider;
 }
 
-/** One namespace per environment; prod namespaces are protected against deletion. */
+/**
+ * One namespace per environment, created after its cluster's platform parts (`platformReady`); prod
+ * namespaces are protected against deletion.
+ */
 export function createNamespaces(
   name: string,
   tenant: TenantSpec,
   ctx: PlatformContext,
   parent: pulumi.Resource,
+  platformReady: Readonly<Record<string, readonly pulumi.Resource[]>> = {},
 ): TenantNamespace[] {
   return tenant.environments.map((env) => {
-    const { provider } = clusterOf(ctx, env);
+    const { provider, cluster } = clusterOf(ctx, env);
     const nsName = namespaceName(tenant.name, env);
     const namespace = new k8s.core.v1.Namespace(
       `${name}-${env}`,
@@ -49,7 +53,7 @@ export function createNamespaces(
           },
         },
       },
-      { parent, provider, protect: env === "prod" },
+      { parent, provider, protect: env === "prod", dependsOn: [...(platformReady[cluster.name] ?? [])] },
     );
     return { env, name: nsName, namespace, provider };
   });

@@ -28,6 +28,28 @@ describe("plan engine: index.ts under mocks", function () {
     prod = await plan("prod");
   });
 
+  it("tenant namespaces and AppProjects wait for their cluster's platform parts (CRDs, admission policies)", () => {
+    const waiting = dev.filter(
+      (x) =>
+        (x.type === "kubernetes:core/v1:Namespace" &&
+          (x.inputs as any).metadata?.labels?.["imaas.io/tenant"]) ||
+        x.type === "kubernetes:argoproj.io/v1alpha1:AppProject",
+    );
+    assert.ok(waiting.length >= 9, `${waiting.length} tenant namespaces and AppProjects`);
+    for (const r of waiting) {
+      for (const name of [
+        "platform-staging-argocd",
+        "platform-staging-external-secrets",
+        "platform-staging-cert-manager",
+        "platform-staging-imaas-tenant-images",
+        "platform-staging-imaas-tenant-images-binding",
+        "platform-staging-imaas-workload-service-account",
+      ]) {
+        assert.ok(r.dependsOn?.includes(name), `${r.type} ${r.name} does not wait for ${name}`);
+      }
+    }
+  });
+
   it("the mocks saw the program's resources (not an empty run)", () => {
     assert.ok(dev.filter((r) => !r.component).length >= 10, `only ${dev.length} resources recorded`);
     assert.ok(dev.every((r) => typeof r.type === "string" && r.type.length > 0));

@@ -327,6 +327,21 @@ describe("contract: names, hosts and network that cannot hurt anyone else", () =
   });
 });
 
+describe("contract: environments the stack hosts", () => {
+  it("an environment no cluster of the stack hosts is refused at the loader, not a crash in the plan", () => {
+    const devOnly = testConfig({ clusters: [{ name: "main", environments: ["dev"] }] });
+    refused(
+      { "payroll.yaml": tenant("  owners: [ana]\n  environments: [dev, prod]\n") },
+      /:7:17: spec\.environments: stack "dev" has no cluster for prod \(its clusters host dev\)/,
+      devOnly,
+    );
+    assert.deepEqual(
+      errorsOf({ "payroll.yaml": tenant("  owners: [ana]\n  environments: [dev]\n") }, devOnly),
+      [],
+    );
+  });
+});
+
 describe("contract: supported MI versions", () => {
   it("a service's miVersion must be one the platform builds a base image for", () => {
     refused(
