@@ -46,4 +46,5 @@ guard_rails() {
 }
 step "guard rails on a real API server" guard_rails
 step "imaas deploy with the real engine (tenant stacks in parallel)" npx mocha e2e/deploy.test.ts
+step "registry robot rotation with the real engine (fake Harbor)" npx mocha e2e/registry/rotation.test.ts
 step "npm run test:security (multi-tenancy benchmark)" npx tsx e2e/security/run.ts
