@@ -156,7 +156,14 @@ function quotaFit(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding
         file.spec.quota?.[env]?.[s.field as keyof NonNullable<typeof file.spec.quota>[Environment]];
       const cap = ctx.cfg.quota.caps[s.field];
       const quotaField = `spec.quota.${env}.${s.field}`;
-      const where = written !== undefined ? quotaField : `the platform default; set ${quotaField}`;
+      // configMaps and secrets are not tenant-settable: only the platform's defaults set them.
+      const settable = (QUOTA_FIELDS as readonly string[]).includes(s.field);
+      const where =
+        written !== undefined
+          ? quotaField
+          : settable
+            ? `the platform default; set ${quotaField}`
+            : `imaas:quota.defaults.${s.field}, which only the platform admins can raise`;
       const scaling = `${s.largest.podsFrom}${s.field === "cpu" || s.field === "memory" ? ` or resources.${s.field}` : ""} of ${s.largest.service}`;
       out.push({
         path: written !== undefined ? ["spec", "quota", env, s.field] : ["spec", "services", s.largest.index],

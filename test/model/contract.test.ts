@@ -145,6 +145,28 @@ describe("contract: it must fit", () => {
     );
   });
 
+  it("ConfigMaps and Secrets, which tenants cannot set, point at the platform's defaults", () => {
+    const tight = testConfig({
+      quota: {
+        defaults: {
+          cpu: "4",
+          memory: "8Gi",
+          pods: 20,
+          storage: "20Gi",
+          persistentVolumeClaims: 5,
+          services: 10,
+          configMaps: 1,
+          secrets: 50,
+        },
+      },
+    });
+    refused(
+      { "payroll.yaml": svc("      environments: [dev]\n") },
+      /spec\.services\[0\]: in dev the services need up to 2 ConfigMaps .*imaas:quota\.defaults\.configMaps, which only the platform admins can raise/,
+      tight,
+    );
+  });
+
   it("a pod may not be larger than the platform's largest MI pod", () => {
     refused(
       { "payroll.yaml": svc('      resources: { cpu: "6" }\n') },
