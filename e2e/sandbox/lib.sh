@@ -34,13 +34,26 @@ is_ours() {
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$STATE/"
 }
 
+# started_and_ours PID: is_ours, allowing a just-forked child a moment to exec: until it does, its
+# /proc/PID/cmdline is still this script's, and a loaded machine once took long enough for check_alive to
+# report a live kube-apiserver as exited (with an empty log).
+started_and_ours() {
+  local pid="$1" i
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    is_ours "$pid" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.3
+  done
+  return 1
+}
+
 # check_alive: dies with the tail of its log if a started process has exited.
 check_alive() {
   local f name
   for f in "$STATE"/run/*.pid; do
     [[ -e "$f" ]] || continue
     name="$(basename "$f" .pid)"
-    is_ours "$(cat "$f")" || { tail -n 20 "$STATE/logs/$name.log" >&2 || true; die "$name exited: see $STATE/logs/$name.log"; }
+    started_and_ours "$(cat "$f")" || { tail -n 20 "$STATE/logs/$name.log" >&2 || true; die "$name exited: see $STATE/logs/$name.log"; }
   done
 }
 
