@@ -18,6 +18,7 @@ import type { ClusterConfig, PlatformConfig } from "../../model/platform-config"
 import type { PlatformContext } from "../shared/context";
 import { requireSecret } from "../shared/context";
 import { platformLabels } from "../shared/labels";
+import { vaultAuthMount, vaultStoreProvider } from "../shared/vault";
 import { type AlertingInput, webhookOwners } from "./alerting";
 
 /** A destination that cannot be delivered with the platform's settings. */
@@ -44,20 +45,12 @@ export function alertingSecretStoreManifest(cfg: PlatformConfig, cluster: Cluste
       labels: platformLabels("observability"),
     },
     spec: {
-      provider: {
-        vault: {
-          server: cfg.secrets.vault.server,
-          path: cfg.secrets.vault.kvMount,
-          version: "v2",
-          auth: {
-            kubernetes: {
-              mountPath: `${cfg.secrets.vault.authMountPrefix}${cluster.name}`,
-              role: alertingVaultRoleName(cluster.name),
-              serviceAccountRef: { name: OBSERVABILITY_OBJECTS.alertingSecretReader },
-            },
-          },
-        },
-      },
+      provider: vaultStoreProvider(
+        cfg,
+        cluster,
+        alertingVaultRoleName(cluster.name),
+        OBSERVABILITY_OBJECTS.alertingSecretReader,
+      ),
     },
   };
 }
@@ -132,7 +125,7 @@ export function createAlertSecrets(
         new vault.kubernetes.AuthBackendRole(
           `${name}-alerting-vault-role`,
           {
-            backend: `${cfg.secrets.vault.authMountPrefix}${cluster.name}`,
+            backend: vaultAuthMount(cfg, cluster),
             roleName: alertingVaultRoleName(cluster.name),
             boundServiceAccountNames: [OBSERVABILITY_OBJECTS.alertingSecretReader],
             boundServiceAccountNamespaces: [namespace],

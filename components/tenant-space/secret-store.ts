@@ -12,12 +12,10 @@ import type { Environment } from "../../model/environments";
 import { namespaceName, TENANT_OBJECTS } from "../../model/naming";
 import type { ClusterConfig, PlatformConfig } from "../../model/platform-config";
 import { tenantLabels } from "../shared/labels";
+import { vaultAuthMount, vaultStoreProvider } from "../shared/vault";
 
 /** Name of the Vault policy and role of a tenant environment. */
 export const vaultRoleName = (tenant: string, env: Environment): string => `imaas-${tenant}-${env}`;
-/** Vault Kubernetes auth mount of a cluster. */
-export const vaultAuthMount = (cfg: PlatformConfig, cluster: ClusterConfig): string =>
-  `${cfg.secrets.vault.authMountPrefix}${cluster.name}`;
 
 /** The Vault policy (HCL): read the tenant environment's KV v2 entries, nothing else. */
 export function vaultPolicyDocument(kvMount: string, tenant: string, env: Environment): string {
@@ -49,20 +47,7 @@ export function secretStoreManifest(
       labels: tenantLabels(tenant, env),
     },
     spec: {
-      provider: {
-        vault: {
-          server: cfg.secrets.vault.server,
-          path: cfg.secrets.vault.kvMount,
-          version: "v2",
-          auth: {
-            kubernetes: {
-              mountPath: vaultAuthMount(cfg, cluster),
-              role: vaultRoleName(tenant, env),
-              serviceAccountRef: { name: TENANT_OBJECTS.secretReader },
-            },
-          },
-        },
-      },
+      provider: vaultStoreProvider(cfg, cluster, vaultRoleName(tenant, env), TENANT_OBJECTS.secretReader),
     },
   };
 }
