@@ -9,6 +9,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { sandboxEnv } from "../sandbox/parts/control-plane";
 
 export const ROOT = join(__dirname, "../..");
 export const TOOLS_DIR = process.env.IMAAS_TOOLS_DIR || join(homedir(), ".cache/imaas-tools");
@@ -38,24 +39,6 @@ function script(name: string, dir: string, args: string[] = []): void {
   });
 }
 
-/** The variables env.sh exports, read by bash itself. */
-function readEnvSh(dir: string): Record<string, string> {
-  const out = execFileSync(
-    "bash",
-    ["-c", 'env -i HOME="$HOME" PATH="$PATH" bash -c \'source "$1/env.sh" && env -0\' _ "$0"', dir],
-    { encoding: "utf8" },
-  );
-  const env: Record<string, string> = {};
-  for (const line of out.split("\0")) {
-    const i = line.indexOf("=");
-    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
-  }
-  delete env.PWD;
-  delete env.SHLVL;
-  delete env._;
-  return env;
-}
-
 /** Builds the tools if needed, starts a sandbox in a fresh temporary directory, creates the argocd namespace. */
 export async function startSandbox(): Promise<Sandbox> {
   const base = mkdtempSync(join(tmpdir(), "imaas-e2e-"));
@@ -68,7 +51,7 @@ export async function startSandbox(): Promise<Sandbox> {
     stdio: ["ignore", "inherit", "inherit"],
   });
   script("up.sh", dir);
-  const env = readEnvSh(dir);
+  const env = sandboxEnv(dir);
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(env.KUBECONFIG);
   current = { dir, work, env, kube: k8s.KubernetesObjectApi.makeApiClient(kc) };
