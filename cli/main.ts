@@ -9,8 +9,10 @@ import { formatError, loadTenantDir } from "../model/load";
 import { PlatformConfigError } from "../model/platform-config";
 import { platformConfigOf, readStackConfig, StackFileError } from "../model/stack-file";
 import { tenantJsonSchema } from "../model/tenant";
+import { registerCatalogCommand } from "./catalog";
 import { registerDeployCommand } from "./deploy-command";
 import { registerRotateCommand } from "./rotate";
+import { registerStatusCommand, StatusExit } from "./status-command";
 import { DiffError, registerDiffCommand } from "./diff-command";
 import { planProgram } from "./plan-engine";
 import { planView } from "./plan-view";
@@ -204,6 +206,14 @@ export function buildProgram(io: Io): Command {
   registerDiffCommand(program, io);
   registerDeployCommand(program, io);
   registerRotateCommand(program, io, stackDir);
+  registerStatusCommand(program, io, {
+    loadTenants: (path, stack, isDefault) => loadValidTenants(path, stack, isDefault, "checked"),
+    userError: (message) => new UserError(message),
+  });
+  registerCatalogCommand(program, io, {
+    loadTenants: (path, stack, isDefault) => loadValidTenants(path, stack, isDefault, "cataloged"),
+    userError: (message) => new UserError(message),
+  });
   return program;
 }
 
@@ -214,6 +224,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     await program.parseAsync([...argv], { from: "user" });
     return 0;
   } catch (err) {
+    if (err instanceof StatusExit) return err.exitCode;
     if (err instanceof CommanderError) {
       return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0
         ? 0
