@@ -2,7 +2,7 @@
  * Platform configuration: the `imaas:*` keys of `Pulumi.<stack>.yaml`, parsed with zod into one typed
  * object. This file is the only code that reads `pulumi.Config`; components receive the parsed value.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as Pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_FORBIDDEN_EGRESS, DEFAULT_MIN_EGRESS_PREFIX, parseCidr } from "./egress";
 import { ENVIRONMENTS, type Environment } from "./environments";
@@ -177,6 +177,40 @@ export const platformConfigSchema = z
             "MI versions the platform supports: a base image is built for each, and a service's miVersion must be one",
           ),
         buildBaseImage: z.boolean().default(true),
+        coordination: z
+          .strictObject({
+            host: z
+              .string()
+              .regex(/^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$/, "a host name or IP address")
+              .describe(
+                "PostgreSQL server of the coordination databases, reachable from the platform and the clusters",
+              ),
+            port: z.number().int().min(1).max(65535).default(5432),
+            adminUser: z
+              .string()
+              .regex(/^[a-z_][a-z0-9_]*$/, "a PostgreSQL role name (lowercase letters, digits, _)")
+              .default("imaas_admin")
+              .describe(
+                "Role the platform creates databases and roles as (CREATEDB and CREATEROLE); its password is the secret imaas:coordinationAdminPassword",
+              ),
+            adminDatabase: z
+              .string()
+              .regex(/^[a-z_][a-z0-9_]*$/, "a PostgreSQL database name")
+              .default("postgres")
+              .describe("Database the platform connects to for CREATE DATABASE / CREATE ROLE"),
+            ssl: z
+              .enum(["require", "disable"])
+              .default("require")
+              .describe("TLS to the server (platform and MI's JDBC URL sslmode); disable only on loopback"),
+            networks: z
+              .array(cidr)
+              .default([])
+              .describe("The server's addresses: MI pods of stateful services may connect there on port"),
+          })
+          .optional()
+          .describe(
+            "PostgreSQL server for MI's coordination databases (one database and role per tenant environment with a stateful service); unset: stateful services run at most one replica",
+          ),
       })
       .prefault({}),
     quota: z
@@ -484,6 +518,7 @@ export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type ClusterConfig = PlatformConfig["clusters"][number];
 export type NamespaceQuota = PlatformConfig["quota"]["defaults"];
 export type ChartRef = PlatformConfig["charts"]["argoCd"];
+export type CoordinationConfig = NonNullable<PlatformConfig["mi"]["coordination"]>;
 
 /** Thrown for invalid platform config; the message lists every problem. */
 export class PlatformConfigError extends Error {}
@@ -523,6 +558,8 @@ export const PLATFORM_SECRETS = {
   vaultToken: "Vault token the platform uses to manage tenant policies and roles",
   jenkinsWebhookSecret: "webhook secret shared with Jenkins",
   alertmanagerSmtpPassword: "password of imaas:observability.alerting.smtp.authUsername at the mail relay",
+  coordinationAdminPassword:
+    "password of imaas:mi.coordination.adminUser on the coordination PostgreSQL server",
 } as const;
 
 export type PlatformSecretKey = keyof typeof PLATFORM_SECRETS;
@@ -564,6 +601,7 @@ export function platformConfigFromEntries(
  * run with one line per problem naming the key and the command that sets it (a RunError: no stack trace).
  */
 export function readPlatformConfig(): PlatformConfig {
+  const pulumi = sdk();
   try {
     return platformConfigFromEntries(pulumi.runtime.allConfig(), `Pulumi.${pulumi.getStack()}.yaml`);
   } catch (err) {
@@ -578,9 +616,17 @@ export function readPlatformConfig(): PlatformConfig {
  * Secrets the platform needs, read as Pulumi secrets (never plain values), one per {@link PLATFORM_SECRETS}
  * key. Absent secrets are undefined; the component that needs one reports it.
  */
-export type PlatformSecrets = { readonly [K in PlatformSecretKey]?: pulumi.Output<string> };
+export type PlatformSecrets = { readonly [K in PlatformSecretKey]?: Pulumi.Output<string> };
 
 export function readPlatformSecrets(): PlatformSecrets {
-  const config = new pulumi.Config("imaas");
+  const config = new (sdk().Config)("imaas");
   return Object.fromEntries(SECRET_CONFIG_KEYS.map((k) => [k, config.getSecret(k)])) as PlatformSecrets;
+}
+
+/**
+ * The SDK, loaded only by the readers above (which run inside the program): `imaas validate`, `schema` and
+ * `--help` use this module's parsers and never load @pulumi/pulumi.
+ */
+function sdk(): typeof Pulumi {
+  return require("@pulumi/pulumi") as typeof Pulumi;
 }

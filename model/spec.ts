@@ -30,6 +30,11 @@ export interface ServiceSpec {
   readonly secrets: readonly string[];
   /** Public HTTPS host per environment the service is exposed in. */
   readonly expose: Readonly<Partial<Record<Environment, { readonly host: string }>>>;
+  /**
+   * Has scheduled tasks, message processors or polling inbound endpoints: runs with MI's coordination
+   * database (WSO2_COORDINATION_DB) in every environment it runs in, when the platform has one.
+   */
+  readonly stateful: boolean;
 }
 
 export interface EgressRule {
@@ -101,6 +106,7 @@ function resolveService(
     config,
     secrets: svc.secrets ?? [],
     expose,
+    stateful: svc.stateful === true,
   };
 }
 
@@ -114,6 +120,18 @@ export function exposedHost(
 ): string | undefined {
   if (exposure === undefined || exposure === false) return undefined;
   return exposure === true ? defaultHost(tenant, service, env, domain) : exposure.host;
+}
+
+/**
+ * The environments where a tenant gets a coordination database: those in which one of its stateful
+ * services runs, in promotion order.
+ */
+export function coordinationEnvironments(
+  tenant: Pick<TenantSpec, "environments" | "services">,
+): Environment[] {
+  return tenant.environments.filter((e) =>
+    tenant.services.some((s) => s.stateful && s.environments.includes(e)),
+  );
 }
 
 /** Fills in, for every tenant, which other tenants it may call (the inverse of their allowFrom). */

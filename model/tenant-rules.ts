@@ -39,6 +39,7 @@ export function tenantRules(file: TenantFile, spec: TenantSpec, ctx: RuleContext
     ...serviceSizes(file, spec, ctx),
     ...quotaFit(file, spec, ctx),
     ...egress(file, spec, ctx),
+    ...statefulReplicas(file, spec, ctx),
   ];
 }
 
@@ -189,6 +190,39 @@ function egress(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[]
     const cidr = parseCidr(rule.cidr);
     const problem = cidr && egressProblem(cidr, rules);
     if (problem) out.push({ path: ["spec", "network", "egress", i, "cidr"], message: problem });
+  });
+  return out;
+}
+
+/**
+ * Without a coordination server (imaas:mi.coordination), a stateful service runs at most one pod per
+ * environment: MI coordinates scheduled tasks, message processors and polling inbound endpoints across
+ * replicas only through its WSO2_COORDINATION_DB datasource (micro-integrator: TasksDSComponent
+ * `isCoordinationDataSourceAvailable`); without it every replica runs them.
+ */
+function statefulReplicas(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding[] {
+  if (ctx.cfg.mi.coordination) return [];
+  const out: Finding[] = [];
+  spec.services.forEach((s, i) => {
+    if (!s.stateful) return;
+    const written = file.spec.services?.[i];
+    for (const env of s.environments) {
+      const a = s.autoscaling[env];
+      const replicas = s.replicas[env] ?? 0;
+      if ((a ? a.max : replicas) <= 1) continue;
+      const why = a
+        ? `autoscaling up to ${a.max} pods`
+        : `${replicas} replicas${written?.replicas?.[env] === undefined ? ` (the platform default for ${env}, ${stackKey(ctx, `service.defaultReplicas.${env}`)})` : ""}`;
+      const path = a
+        ? ["spec", "services", i, "autoscaling", env]
+        : written?.replicas?.[env] !== undefined
+          ? ["spec", "services", i, "replicas", env]
+          : ["spec", "services", i, "stateful"];
+      out.push({
+        path,
+        message: `a stateful service runs its scheduled tasks, message processors and polling inbound endpoints on every replica unless MI's coordination database coordinates them, and stack "${ctx.stack}" has no coordination server (imaas:mi.coordination); in ${env} it would run ${why}: set replicas.${env}: 1 without autoscaling, or ask the platform admins for a coordination server`,
+      });
+    }
   });
   return out;
 }

@@ -209,6 +209,14 @@ export const CHART_ENV_NAMES: readonly string[] = [
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
   "OTEL_RESOURCE_ATTRIBUTES",
+  // MI's keystore password and management API user, from the platform's credentials Secret (charts/wso2-mi/README.md)
+  "IMAAS_MI_KEYSTORE_PASSWORD",
+  "IMAAS_MI_MANAGEMENT_USERNAME",
+  "IMAAS_MI_MANAGEMENT_PASSWORD",
+  // MI's WSO2_COORDINATION_DB datasource, from the coordination Secret (docs/coordination-db.md)
+  "IMAAS_COORDINATION_DB_URL",
+  "IMAAS_COORDINATION_DB_USERNAME",
+  "IMAAS_COORDINATION_DB_PASSWORD",
 ];
 
 /**
@@ -342,6 +350,12 @@ export const serviceSchema = z.strictObject({
   expose: perEnvironment(exposure)
     .optional()
     .describe("HTTPS endpoint per environment: true for the default host, or { host }"),
+  stateful: z
+    .boolean()
+    .optional()
+    .describe(
+      "The service has scheduled tasks, message processors or polling inbound endpoints: with more than one replica they need MI's coordination database, which the platform provides per environment (imaas:mi.coordination); without one, at most one replica. Default false",
+    ),
 });
 
 /** Names of alert webhooks: each is a property of the tenant's `<tenant>/alerts` entry in its secret store. */
