@@ -14,7 +14,7 @@ import {
   TENANT_OBJECTS,
 } from "../../model/naming";
 import type { ServiceSpec, TenantSpec } from "../../model/spec";
-import { backendUrls } from "../observability/values";
+import { backendUrls } from "../observability/values/backends";
 import { clusterOf, type PlatformContext, requireSecret } from "../shared/context";
 import { createApplication } from "./argocd";
 import { buildMIChartValues } from "./chart-values";

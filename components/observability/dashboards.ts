@@ -13,7 +13,7 @@ export interface DataSourceRef {
   readonly uid: string;
 }
 
-/** Data source uids provisioned in every tenant Grafana (values.ts DATASOURCE_UIDS). */
+/** Data source uids provisioned in every tenant Grafana (values/grafana.ts DATASOURCE_UIDS). */
 export const DS: Readonly<Record<DataSourceKind, DataSourceRef>> = {
   prometheus: { type: "prometheus", uid: "prometheus" },
   loki: { type: "loki", uid: "loki" },

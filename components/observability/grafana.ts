@@ -14,7 +14,9 @@ import { tenantDashboards } from "./dashboards";
 import { grafanaPolicy, metricsProxyPolicy } from "./network";
 import { createRelease } from "./releases";
 import type { TenantScope } from "./scope";
-import { backendUrls, buildGrafanaValues, buildPromLabelProxyValues } from "./values";
+import { backendUrls } from "./values/backends";
+import { buildGrafanaValues } from "./values/grafana";
+import { buildPromLabelProxyValues } from "./values/prom-label-proxy";
 
 export interface TenantGrafana {
   readonly url: string;

@@ -17,7 +17,7 @@ import { createTenantGrafana } from "./grafana";
 import { backendsPolicy } from "./network";
 import { type BackendReleases, createBackends } from "./releases";
 import { tenantScope, tenantScopes } from "./scope";
-import { type BackendUrls, backendUrls } from "./values";
+import { type BackendUrls, backendUrls } from "./values/backends";
 
 export const OBSERVABILITY_STACK_TYPE = "imaas:index:ObservabilityStack";
 export const TENANT_OBSERVABILITY_TYPE = "imaas:index:TenantObservability";

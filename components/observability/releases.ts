@@ -13,14 +13,12 @@ import { createAlertSecrets } from "./alert-secrets";
 import type { AlertingInput } from "./alerting";
 import { buildRecordingRules } from "./alerts";
 import type { TenantScope } from "./scope";
-import {
-  type BackendUrls,
-  buildFluentBitValues,
-  buildKubePrometheusStackValues,
-  buildLokiValues,
-  buildOtelCollectorValues,
-  buildTempoValues,
-} from "./values";
+import type { BackendUrls } from "./values/backends";
+import { buildFluentBitValues } from "./values/fluent-bit";
+import { buildKubePrometheusStackValues } from "./values/kube-prometheus-stack";
+import { buildLokiValues } from "./values/loki";
+import { buildOtelCollectorValues } from "./values/otel-collector";
+import { buildTempoValues } from "./values/tempo";
 
 /** Pod Security Standards version the namespace pins. */
 export const OBSERVABILITY_PSA_VERSION = "v1.33";

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { OTEL_COLLECTOR_VERSION } from "../../components/observability/values";
+import { OTEL_COLLECTOR_VERSION } from "../../components/observability/values/otel-collector";
 import { artifacts } from "./hooks";
 import { ROOT, runTool, show } from "./tools";
 

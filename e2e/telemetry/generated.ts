@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type PlannedResource, planProgram } from "../../cli/plan-engine";
 import type { AlertmanagerConfig } from "../../components/observability/alerting";
 import type { PrometheusRuleSpec } from "../../components/observability/alerts";
-import type { PromLabelProxyValues } from "../../components/observability/values";
+import type { PromLabelProxyValues } from "../../components/observability/values/prom-label-proxy";
 import { readStackConfig } from "../../model/stack-file";
 import { ROOT } from "./tools";
 

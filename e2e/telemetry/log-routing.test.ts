@@ -12,7 +12,7 @@ import {
   FLUENT_BIT_LUA_FILE,
   FLUENT_BIT_LUA_FUNCTION,
   FLUENT_BIT_TENANT_KEY,
-} from "../../components/observability/values";
+} from "../../components/observability/values/fluent-bit";
 import { artifacts } from "./hooks";
 import { runTool, show } from "./tools";
 

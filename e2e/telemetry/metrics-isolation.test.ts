@@ -14,7 +14,7 @@ import { createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { promLabelProxyArgs } from "../../components/observability/values";
+import { promLabelProxyArgs } from "../../components/observability/values/prom-label-proxy";
 import { artifacts, freeLoopbackPort } from "./hooks";
 import { answers, listenLoopback, type Proc, start, stopAll, waitFor } from "./processes";
 import { bin } from "./tools";

@@ -4,22 +4,25 @@ import { buildTenantOverviewDashboard } from "../../../components/observability/
 import { tenantScopes } from "../../../components/observability/scope";
 import {
   backendUrls,
-  buildFluentBitPipeline,
-  buildFluentBitValues,
-  buildGrafanaValues,
-  buildKubePrometheusStackValues,
-  buildLokiValues,
-  buildOtelCollectorConfig,
-  buildPromLabelProxyValues,
-  buildTempoValues,
-  enforcedNamespaces,
-  promLabelProxyArgs,
-  FLUENT_BIT_TENANT_KEY,
-  grafanaRoleMapping,
-  renderFluentBitConfig,
   retentionHours,
   TENANT_HEADER,
-} from "../../../components/observability/values";
+} from "../../../components/observability/values/backends";
+import {
+  buildFluentBitPipeline,
+  buildFluentBitValues,
+  FLUENT_BIT_TENANT_KEY,
+  renderFluentBitConfig,
+} from "../../../components/observability/values/fluent-bit";
+import { buildGrafanaValues, grafanaRoleMapping } from "../../../components/observability/values/grafana";
+import { buildKubePrometheusStackValues } from "../../../components/observability/values/kube-prometheus-stack";
+import { buildLokiValues } from "../../../components/observability/values/loki";
+import { buildOtelCollectorConfig } from "../../../components/observability/values/otel-collector";
+import {
+  buildPromLabelProxyValues,
+  enforcedNamespaces,
+  promLabelProxyArgs,
+} from "../../../components/observability/values/prom-label-proxy";
+import { buildTempoValues } from "../../../components/observability/values/tempo";
 import { testConfig } from "../../support/mocks";
 import { exampleTenants } from "../../support/tenants";
 
