@@ -8,7 +8,7 @@
  * could fill. The branch file may set only {@link TENANT_VALUE_PATHS}.
  */
 import type { Environment } from "../../model/environments";
-import { LABELS } from "../../model/naming";
+import { LABELS, miCredentialsSecretName, miKeystoreName } from "../../model/naming";
 import { isProblem, parseBytes, parseCpu } from "../../model/quantity";
 import { containerResources } from "../../model/resources";
 import { CHART_ENV_NAMES, IMAGE_ENV_NAMES } from "../../model/tenant";
@@ -95,6 +95,12 @@ export interface MIChartValues {
   readonly config: Readonly<Record<string, string>>;
   /** "" when the service has no secret: set explicitly so a branch file cannot name one. */
   readonly secretName: string;
+  /** The service's keystore (cert-manager) and credentials (platform-generated) Secrets. */
+  readonly security: {
+    readonly keystoreSecret: string;
+    readonly keystoreAlias: string;
+    readonly credentialsSecret: string;
+  };
   readonly tracing: { readonly enabled: boolean; readonly otlpEndpoint: string };
   readonly serviceMonitor: {
     readonly enabled: boolean;
@@ -122,6 +128,7 @@ export const PLATFORM_VALUE_KEYS = [
   "imagePullSecrets",
   "config",
   "secretName",
+  "security",
   "tracing",
   "serviceMonitor",
 ] as const satisfies readonly (keyof MIChartValues)[];
@@ -142,6 +149,9 @@ export function miChartValueKeysPlatformControlled(): readonly (keyof MIChartVal
  * threads and direct buffers (MI's own default, `-Xms256m -Xmx1024m`, ignores the limit).
  */
 export const JAVA_MEM_OPTS = "-XX:InitialRAMPercentage=50.0 -XX:MaxRAMPercentage=65.0";
+
+/** Alias of the key pair in the service's keystore.jks (the Certificate's `spec.keystores.jks.alias`). */
+export const MI_KEYSTORE_ALIAS = "mi";
 
 /** Scrape interval and timeout of the ServiceMonitor. */
 export const METRICS_SCRAPE = { interval: "30s", scrapeTimeout: "10s" } as const;
@@ -238,6 +248,12 @@ export function buildMIChartValues(input: MIChartInput): MIChartValues {
     imagePullSecrets: [input.imagePullSecret],
     config: { ...(input.config ?? {}) },
     secretName: input.secretName ?? "",
+    // The platform creates both Secrets per service and environment (components/mi-service/keystore.ts).
+    security: {
+      keystoreSecret: miKeystoreName(input.service),
+      keystoreAlias: MI_KEYSTORE_ALIAS,
+      credentialsSecret: miCredentialsSecretName(input.service),
+    },
     tracing: { enabled: input.otlpEndpoint !== undefined, otlpEndpoint: input.otlpEndpoint ?? "" },
     serviceMonitor: { enabled: input.serviceMonitor ?? true, ...METRICS_SCRAPE },
   };

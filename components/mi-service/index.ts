@@ -23,6 +23,7 @@ import { createExternalSecret } from "./external-secret";
 import { createServiceRepository } from "./github";
 import { GITHUB_CHECK_NAME } from "./github-workflow";
 import { JENKINS_CHECK_NAME } from "./jenkinsfile";
+import { createMIKeystore } from "./keystore";
 import { GITHUB_REGISTRY_SECRETS } from "./pipeline";
 import { promotionCheckFor } from "./promotion-check";
 import { serviceSeedFiles } from "./seed-files";
@@ -113,6 +114,15 @@ export class MIService extends pulumi.ComponentResource {
       const { provider } = clusterOf(platform, env);
       const ready = args.environmentReady?.[env] ?? [];
       const dependsOn: pulumi.Input<pulumi.Resource>[] = [...ready];
+      // The keystore and credentials the chart requires (no default keystore, no default management user).
+      const keystore = createMIKeystore(
+        name,
+        { tenant: tenant.name, service: service.name, env },
+        this,
+        provider,
+        ready,
+      );
+      dependsOn.push(keystore.credentials, keystore.certificate);
       if (secretsOn) {
         dependsOn.push(
           createExternalSecret(

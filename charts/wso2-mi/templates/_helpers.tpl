@@ -93,3 +93,24 @@ limits:
   cpu: {{ .Values.resources.limits.cpu | quote }}
   memory: {{ .Values.resources.limits.memory | quote }}
 {{- end -}}
+
+{{/* The keystore Secret (cert-manager's output); refuses to render without one. */}}
+{{- define "wso2-mi.keystoreSecret" -}}
+{{- required "security.keystoreSecret is not set: the platform sets it to the Secret of the service's keystore Certificate (<service>-mi-keystore)" .Values.security.keystoreSecret -}}
+{{- end -}}
+
+{{/* The credentials Secret (keystore password, management API user); refuses to render without one. */}}
+{{- define "wso2-mi.credentialsSecret" -}}
+{{- required "security.credentialsSecret is not set: the platform sets it to the service's credentials Secret (<service>-mi-credentials)" .Values.security.credentialsSecret -}}
+{{- end -}}
+
+{{/*
+Where the keystore Secret is mounted, relative to the MI home (the same form as MI's own default
+`repository/resources/security/wso2carbon.jks`), and where the init container writes the truststore.
+*/}}
+{{- define "wso2-mi.keystoreDir" -}}
+repository/resources/security/imaas
+{{- end -}}
+{{- define "wso2-mi.truststoreFile" -}}
+repository/resources/security/imaas-truststore.jks
+{{- end -}}
