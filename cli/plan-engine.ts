@@ -3,8 +3,19 @@
  * registers: type, name, parent, provider, resolved inputs and the resource options that matter for
  * safety. No engine, no cloud, no credentials. Used by `imaas plan` and by the tests.
  */
-import * as pulumi from "@pulumi/pulumi";
+import { dirname, join } from "node:path";
+import type * as Pulumi from "@pulumi/pulumi";
 import { SECRET_CONFIG_PLACEHOLDER as SECRET_PLACEHOLDER } from "../model/stack-file";
+
+/**
+ * The SDK, loaded on the first plan: `imaas validate`, `schema` and `--help` import this module (through
+ * main.ts) but never plan, and loading @pulumi/pulumi costs them most of their start-up.
+ */
+let loadedSdk: typeof Pulumi | undefined;
+function sdk(): typeof Pulumi {
+  loadedSdk ??= require("@pulumi/pulumi") as typeof Pulumi;
+  return loadedSdk;
+}
 
 export interface PlannedResource {
   readonly type: string;
@@ -41,10 +52,9 @@ export interface PlanResult {
   readonly outputs: Record<string, unknown>;
 }
 
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
-
 function isSecretValue(o: Record<string, unknown>): boolean {
-  return o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+  const { runtime } = sdk();
+  return o[runtime.specialSigKey] === runtime.specialSecretSig;
 }
 
 /**
@@ -72,14 +82,14 @@ function redact(value: unknown): unknown {
   return value;
 }
 
-function nameOf(res: pulumi.Resource | undefined): string | undefined {
+function nameOf(res: Pulumi.Resource | undefined): string | undefined {
   return (res as unknown as { __name?: string } | undefined)?.__name;
 }
 
 /** The names of plain `dependsOn` resources (an Output of resources is left out: the plan records only plain ones). */
 function dependsOnNames(dependsOn: unknown): { dependsOn?: string[] } {
-  const list = Array.isArray(dependsOn) ? dependsOn : dependsOn instanceof pulumi.Resource ? [dependsOn] : [];
-  const names = list.map((r) => nameOf(r as pulumi.Resource)).filter((n): n is string => n !== undefined);
+  const list = Array.isArray(dependsOn) ? dependsOn : dependsOn instanceof sdk().Resource ? [dependsOn] : [];
+  const names = list.map((r) => nameOf(r as Pulumi.Resource)).filter((n): n is string => n !== undefined);
   return names.length > 0 ? { dependsOn: names } : {};
 }
 
@@ -91,6 +101,8 @@ function lastUrnPart(urn: string | undefined): string | undefined {
 
 /** Runs the program once under mocks. Mocks are process-global: do not run two plans concurrently. */
 export async function planProgram(options: PlanOptions): Promise<PlanResult> {
+  const pulumi = sdk();
+  const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
   const recorded = new Map<
     string,
     { inputs: Record<string, unknown>; provider?: string; component: boolean }
@@ -110,7 +122,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
 
   await pulumi.runtime.setMocks(
     {
-      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+      newResource(args: Pulumi.runtime.MockResourceArgs): Pulumi.runtime.MockResourceResult {
         recorded.set(`${args.type}::${args.name}`, {
           inputs: redact(args.inputs) as Record<string, unknown>,
           provider: args.provider
@@ -127,7 +139,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
         }
         return { id: `${args.name}-id`, state: { ...args.inputs } };
       },
-      call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+      call(args: Pulumi.runtime.MockCallArgs): Pulumi.runtime.MockCallResult {
         throw new Error(
           `imaas plan: no mock for the provider function ${args.token}; the program must not call it at plan time`,
         );
@@ -139,7 +151,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
   );
   pulumi.runtime.setAllConfig({ ...options.config }, [...(options.secretKeys ?? [])]);
 
-  const programPath = options.programPath ?? require.resolve("../index");
+  const programPath = options.programPath ?? defaultProgramPath();
   let outputs: Record<string, unknown> = {};
   // The SDK captures a stack trace per promise and per resource; with source maps on (tsx turns them on),
   // Node maps every frame, which costs about a quarter of a plan. Nobody reads those traces here.
@@ -164,11 +176,7 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
         });
         return undefined;
       });
-      delete require.cache[programPath];
-      const program = require(programPath) as (run: {
-        planOnly: boolean;
-        tenantsDir: string;
-      }) => Promise<Record<string, unknown>>;
+      const program = loadProgram(programPath);
       const result = await program({ planOnly: true, tenantsDir: options.tenantsDir });
       outputs = (await resolveDeep(result)) as Record<string, unknown>;
       return result;
@@ -198,10 +206,31 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
   return { resources, outputs };
 }
 
+type Program = (run: { planOnly: boolean; tenantsDir: string }) => Promise<Record<string, unknown>>;
+
+/**
+ * The stack program: index.ts beside this file when it runs as TypeScript (tsx, mocha), or the compiled
+ * dist/program/index.js beside the compiled CLI (dist/cli.js, scripts/build-cli.mjs).
+ */
+function defaultProgramPath(): string {
+  return __filename.endsWith(".ts")
+    ? require.resolve("../index")
+    : join(dirname(__filename), "program", "index.js");
+}
+
+/** Loads the program afresh (a second plan in one process reruns its module). */
+function loadProgram(path: string): Program {
+  // The compiled CLI runs without tsx; a TypeScript program (e.g. a test's) needs it registered.
+  if (path.endsWith(".ts") && !(".ts" in require.extensions)) require("tsx/cjs");
+  delete require.cache[path];
+  return require(path) as Program;
+}
+
 /** Resolves Outputs nested in plain data. */
 async function resolveDeep(value: unknown): Promise<unknown> {
+  const pulumi = sdk();
   if (pulumi.Output.isInstance(value)) {
-    return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)));
+    return resolveDeep(await new Promise((resolve) => (value as Pulumi.Output<unknown>).apply(resolve)));
   }
   if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
   if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
