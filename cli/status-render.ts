@@ -35,6 +35,9 @@ export const EXIT_MEANING: Record<number, string> = {
   [STATUS_EXIT.unreadable]: "a cluster could not be read",
 };
 
+/** Messages (Helm's above all) carry newlines; a table row keeps each on one line. */
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim();
+
 export function renderStatusTable(report: StatusReport): string {
   const rows = report.services.map(cells);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -45,15 +48,15 @@ export function renderStatusTable(report: StatusReport): string {
       .trimEnd();
   const out: string[] = [];
   for (const c of report.clusters) {
-    if (c.error) out.push(`cluster ${c.name}: cannot be read: ${c.error}`);
+    if (c.error) out.push(`cannot read ${c.error}`);
     else if (c.noArgoCd) out.push(`cluster ${c.name}: no Application CRD: Argo CD is not installed there`);
   }
   if (out.length > 0) out.push("");
   out.push(line(HEADER));
   report.services.forEach((s, i) => {
     out.push(line(rows[i]!));
-    for (const e of s.syncErrors) out.push(`    sync error: ${e}`);
-    for (const p of s.problems) out.push(`    - ${p}`);
+    for (const e of s.syncErrors) out.push(`    sync error: ${oneLine(e)}`);
+    for (const p of s.problems) out.push(`    - ${oneLine(p)}`);
   });
   out.push("");
   const grafana = new Map<string, string[]>();

@@ -281,9 +281,13 @@ export function syncErrorsOf(app: ArgoApplication): string[] {
   }
   const op = app.status?.operationState;
   if (op?.phase && FAILED_PHASES.includes(op.phase)) {
-    errors.push(`sync ${op.phase.toLowerCase()}: ${op.message ?? ""}`.trim());
+    // Argo CD also repeats a failed automated sync as a SyncError condition ("Failed last sync attempt to
+    // [...]: <message>"): each text once.
+    const said = (text: string) => errors.some((e) => e.includes(text));
+    if (!said(op.message ?? ""))
+      errors.push(`last sync ${op.phase.toLowerCase()}: ${op.message ?? ""}`.trim());
     for (const r of op.syncResult?.resources ?? []) {
-      if (r.status === "SyncFailed" && r.message && !(op.message ?? "").includes(r.message)) {
+      if (r.status === "SyncFailed" && r.message && !said(r.message)) {
         errors.push(`${r.kind}/${r.name}: ${r.message}`);
       }
     }
