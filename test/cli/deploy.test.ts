@@ -5,23 +5,20 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { runDeploy } from "../../cli/deploy";
+import type { DeployEngine, StackEvent } from "../../cli/deploy-engine";
+import { DeployError } from "../../cli/deploy-error";
+import { classifyChanges, defaultBase, tenantChangesFromGit } from "../../cli/deploy-git";
+import { runPool } from "../../cli/deploy-pool";
+import { Progress } from "../../cli/deploy-progress";
+import { tenantStackFile } from "../../cli/deploy-stack-file";
 import {
-  classifyChanges,
-  type DeployEngine,
-  DeployError,
   decommissionCommands,
-  defaultBase,
-  Progress,
-  planTargets,
   renderDecommission,
   renderSummary,
-  runDeploy,
-  runPool,
-  type StackEvent,
   type TenantResult,
-  tenantChangesFromGit,
-  tenantStackFile,
-} from "../../cli/deploy";
+} from "../../cli/deploy-summary";
+import { planTargets } from "../../cli/deploy-targets";
 import { programPaths } from "../../deployments/settings";
 
 const ROOT = join(__dirname, "..", "..");
