@@ -9,6 +9,7 @@ import type { PlatformContext } from "../shared/context";
 import { createAdmissionPolicies } from "./admission";
 import { createAddons } from "./addons";
 import { createArgoCd } from "./argocd";
+import { createInternalCa } from "./internal-ca";
 
 export const CLUSTER_PLATFORM_TYPE = "imaas:index:ClusterPlatform";
 
@@ -31,7 +32,14 @@ export class ClusterPlatform extends pulumi.ComponentResource {
     const argocd = createArgoCd(name, platform, cluster, provider, this);
     const addons = createAddons(name, platform.config, cluster, provider, this);
     const admission = createAdmissionPolicies(name, platform.config, provider, this);
-    this.ready = [...(argocd ? [argocd.release] : []), ...addons, ...admission];
+    // The CA that signs the MI keystores (components/mi-service/keystore.ts), once cert-manager runs.
+    const internalCa = createInternalCa(name, platform.config, cluster, provider, this, addons);
+    this.ready = [
+      ...(argocd ? [argocd.release] : []),
+      ...addons,
+      ...admission,
+      ...(internalCa ? [internalCa] : []),
+    ];
     this.registerOutputs({});
   }
 }

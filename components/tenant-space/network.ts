@@ -13,6 +13,8 @@ import type { TenantSpec } from "../../model/spec";
 export const MI_TRAFFIC_PORTS = [8290, 8253] as const;
 /** MI's internal API (health and Prometheus metrics). */
 export const MI_METRICS_PORT = 9201;
+/** MI's management API (HTTPS; its user comes from the service's credentials Secret). */
+export const MI_MANAGEMENT_PORT = 9164;
 /** OTLP gRPC and HTTP on the platform's collector. */
 export const OTLP_PORTS = [4317, 4318] as const;
 
@@ -38,9 +40,27 @@ export interface Peer {
 export interface Port {
   protocol: "TCP" | "UDP";
   port: number;
+  /** Last port of a range starting at `port` (NetworkPolicy `endPort`, Kubernetes ≥ 1.25). */
+  endPort?: number;
 }
 
 const tcp = (ports: readonly number[]): Port[] => ports.map((port) => ({ protocol: "TCP", port }));
+/**
+ * Every port but the MI management port: inside the namespace, pods reach each other on anything except
+ * 9164 (NetworkPolicies only add allowances, so "all but one" is two TCP ranges, plus UDP).
+ */
+const ALL_BUT_MANAGEMENT: Port[] = [
+  { protocol: "TCP", port: 1, endPort: MI_MANAGEMENT_PORT - 1 },
+  { protocol: "TCP", port: MI_MANAGEMENT_PORT + 1, endPort: 65535 },
+  { protocol: "UDP", port: 1, endPort: 65535 },
+];
+
+/**
+ * Namespaces of the platform's tooling that may call MI's management API: today the observability
+ * namespace (where a platform-run Integration Control Plane or MI dashboard belongs). People use
+ * `kubectl port-forward`, which enters the pod's own network namespace and needs no policy.
+ */
+export const managementClientNamespaces = (cfg: PlatformConfig): string[] => [cfg.observability.namespace];
 /** A peer selecting a namespace by its immutable name label (tenants cannot relabel namespaces). */
 const namespacePeer = (name: string, podLabels?: Record<string, string>): Peer => ({
   namespaceSelector: { matchLabels: { [NS_NAME_LABEL]: name } },
@@ -75,7 +95,8 @@ export function tenantNetworkPolicies(
       spec: {
         podSelector: {},
         policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: [{ podSelector: {} }] }],
+        // Not the management port: one service's pods cannot call another's management API.
+        ingress: [{ from: [{ podSelector: {} }], ports: ALL_BUT_MANAGEMENT }],
         egress: [{ to: [{ podSelector: {} }] }],
       },
     },
@@ -98,6 +119,19 @@ export function tenantNetworkPolicies(
         podSelector: {},
         policyTypes: ["Ingress"],
         ingress: [{ from: [namespacePeer(cfg.observability.namespace)], ports: tcp([MI_METRICS_PORT]) }],
+      },
+    },
+    {
+      name: "allow-management-from-tooling",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: managementClientNamespaces(cfg).map((n) => namespacePeer(n)),
+            ports: tcp([MI_MANAGEMENT_PORT]),
+          },
+        ],
       },
     },
     {
