@@ -6,6 +6,7 @@
  * names what `pulumi up` creates. `imaas catalog` (cli/catalog.ts) validates and writes them;
  * docs/catalog.md documents the mapping.
  */
+import { basename } from "node:path";
 import { tenantScope } from "../components/observability/scope";
 import { tenantLabels } from "../components/shared/labels";
 import type { Environment } from "../model/environments";
@@ -79,7 +80,7 @@ export interface CatalogOptions {
 /** One tenant's entities, in the order they are written. */
 export interface TenantCatalog {
   readonly tenant: string;
-  /** The tenant file, relative to the tenants folder. */
+  /** The tenant file, as the loader names it (for messages). */
   readonly file: string;
   readonly entities: readonly CatalogEntity[];
 }
@@ -183,7 +184,7 @@ function systemEntity(cfg: PlatformConfig, t: TenantSpec): CatalogEntity {
     metadata: {
       name: t.name,
       title: t.displayName,
-      description: `IMaaS tenant ${t.displayName} (tenant file ${t.file}); environments: ${t.environments.join(", ")}.`,
+      description: `IMaaS tenant ${t.displayName} (tenant file ${basename(t.file)}); environments: ${t.environments.join(", ")}.`,
       ...(Object.keys(t.labels).length > 0 ? { labels: { ...t.labels } } : {}),
       ...(links.length > 0 ? { links } : {}),
     },

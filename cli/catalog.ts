@@ -11,7 +11,7 @@
  * them, the one URL to register in Backstage (docs/catalog.md).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { stringify } from "yaml";
 import type { PlatformConfig } from "../model/platform-config";
@@ -143,7 +143,7 @@ export async function catalogFiles(
     `${GENERATED_MARK.slice(2)} (stack ${stack}) from ${what}; do not edit, regenerate.`;
   const files = new Map<string, string>();
   for (const t of catalog.tenants) {
-    files.set(`${t.tenant}.yaml`, renderYaml(t.entities, header(`the tenant file ${t.file}`)));
+    files.set(`${t.tenant}.yaml`, renderYaml(t.entities, header(`the tenant file ${basename(t.file)}`)));
   }
   if (catalog.users.length > 0) {
     files.set("users.yaml", renderYaml(catalog.users, header("the tenant files' owners and members")));
