@@ -533,6 +533,16 @@ describe("imaas catalog: the command", function () {
     assert.equal(existsSync(join(tmpdir(), "never-written")), false);
   });
 
+  it("docs/catalog.md's excerpt is what the command prints (its head)", async () => {
+    const doc = readFileSync(join(ROOT, "docs", "catalog.md"), "utf8");
+    const m = /`npx imaas catalog (--stack prod --tenant payroll)`[^\n]*\n\n```yaml\n([\s\S]*?)```/.exec(doc);
+    assert.ok(m, "the excerpt is in docs/catalog.md");
+    const r = await run("catalog", ...m[1]!.split(" "));
+    assert.equal(r.code, 0, r.err);
+    assert.ok(r.out.startsWith(m[2]!), "the excerpt is stale: regenerate it");
+    assert.ok(m[2]!.length > 1000);
+  });
+
   it("renderYaml: every document starts with ---, a header is a comment", () => {
     const text = renderYaml([locationEntity("dev", ["a.yaml"])], "line one\nline two");
     assert.ok(text.startsWith("# line one\n# line two\n---\napiVersion: backstage.io/v1alpha1\n"), text);
