@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { Command } from "commander";
 import { parse, parseAllDocuments } from "yaml";
 import {
   ANNOTATIONS,
@@ -23,7 +24,7 @@ import {
   locationEntity,
   serviceApplications,
 } from "../../cli/catalog-entities";
-import { renderYaml, validateEntities, validCatalog } from "../../cli/catalog";
+import { registerCatalogCommand, renderYaml, validateEntities, validCatalog } from "../../cli/catalog";
 import { main } from "../../cli/main";
 import { type PlannedResource, planProgram } from "../../cli/plan-engine";
 import { formatError, loadTenantDir } from "../../model/load";
@@ -256,6 +257,32 @@ describe("imaas catalog: Backstage's validators run (and refuse what Backstage r
         return true;
       },
     );
+  });
+});
+
+describe("imaas catalog: a refused entity stops the command", () => {
+  class TestUserError extends Error {}
+
+  it("the command fails with the user error (main prints it, exit 1) and prints nothing", async () => {
+    const stackConfig = readStackConfig(ROOT, "dev");
+    const payroll = stack("dev").tenants.find((t) => t.name === "payroll")!;
+    const broken: TenantSpec = { ...payroll, services: [{ ...payroll.services[0]!, name: "s".repeat(60) }] };
+    let out = "";
+    const program = new Command("imaas").exitOverride();
+    registerCatalogCommand(
+      program,
+      { out: (s) => (out += s) },
+      {
+        loadTenants: () => ({ stackConfig, tenants: [broken], dir: "tenants" }),
+        userError: (m) => new TestUserError(m),
+      },
+    );
+    await assert.rejects(program.parseAsync(["catalog"], { from: "user" }), (err: Error) => {
+      assert.ok(err instanceof TestUserError, String(err));
+      assert.match(err.message, /^Component payroll-s{60} .*metadata\.name/);
+      return true;
+    });
+    assert.equal(out, "");
   });
 });
 
