@@ -106,7 +106,23 @@ export async function kubeReaders(opts: KubeOptions): Promise<(cluster: ClusterC
   };
 }
 
-/** An API or network error as a {@link ClusterAccessError} that says what to check; other errors unchanged. */
+/** Errors of a file the kubeconfig points at (certificate, key, token file): bad input, exit 1. */
+const FILE_ERRORS = ["ENOENT", "EACCES", "EISDIR"];
+/** Errors of reaching the API server (node-fetch's FetchError carries the system error's code). */
+const NETWORK_ERRORS = [
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+];
+
+/**
+ * An API or network error as a {@link ClusterAccessError} that says what to check (a file the kubeconfig
+ * names that cannot be read: a {@link KubeconfigError}); other errors unchanged.
+ */
 export function accessError(
   err: unknown,
   where: string,
@@ -132,7 +148,13 @@ export function accessError(
   }
   const e = err as { code?: string; message?: string; name?: string; type?: string };
   if (e && (e.name === "FetchError" || e.type === "system" || typeof e.code === "string")) {
-    return new ClusterAccessError(`${where}: unreachable: ${e.message ?? e.code}`);
+    const text = e.message ?? e.code;
+    if (e.code && FILE_ERRORS.includes(e.code)) {
+      return new KubeconfigError(`${where}: the kubeconfig names a file that cannot be read: ${text}`);
+    }
+    if (e.code && NETWORK_ERRORS.includes(e.code))
+      return new ClusterAccessError(`${where}: unreachable: ${text}`);
+    return new ClusterAccessError(`${where}: cannot connect: ${text}`);
   }
   return err;
 }

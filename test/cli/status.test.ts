@@ -4,7 +4,7 @@
  * at the end) or small edits of them; the CLI runs through main() against a refused loopback port.
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiException } from "@kubernetes/client-node";
@@ -24,7 +24,7 @@ import {
   statusTargets,
   syncErrorsOf,
 } from "../../cli/status";
-import { accessError } from "../../cli/status-kube";
+import { accessError, KubeconfigError } from "../../cli/status-kube";
 import { renderStatus, shownRevision } from "../../cli/status-render";
 import { loadTenantDir } from "../../model/load";
 import { applicationName, grafanaHost, imageRepository, namespaceName } from "../../model/naming";
@@ -476,6 +476,27 @@ describe("imaas status", () => {
         (accessError(net, where, "Pods in a", ApiException) as Error).message,
         /: unreachable: request to .* ECONNREFUSED$/,
       );
+      const tls = Object.assign(
+        new Error("request to https://127.0.0.1:6443/api failed, reason: self-signed certificate"),
+        {
+          name: "FetchError",
+          type: "system",
+          code: "DEPTH_ZERO_SELF_SIGNED_CERT",
+        },
+      );
+      assert.match(
+        (accessError(tls, where, "Pods in a", ApiException) as Error).message,
+        /: cannot connect: .*self-signed certificate$/,
+      );
+      const ca = Object.assign(new Error("ENOENT: no such file or directory, open '/gone/ca.crt'"), {
+        code: "ENOENT",
+      });
+      const caError = accessError(ca, where, "Pods in a", ApiException);
+      assert.ok(caError instanceof KubeconfigError, "a file the kubeconfig names is input, exit 1");
+      assert.match(
+        caError.message,
+        /: the kubeconfig names a file that cannot be read: ENOENT: .*\/gone\/ca\.crt/,
+      );
       const bug = new TypeError("cannot read properties of undefined");
       assert.equal(accessError(bug, where, "Pods in a", ApiException), bug);
     });
@@ -577,6 +598,17 @@ describe("imaas status", () => {
         err,
         /context "imaas-nonprod" from imaas:clusters \(cluster nonprod\) is not in the kubeconfig/,
       );
+      err = "";
+      const noCa = join(dir, "no-ca.kubeconfig");
+      writeFileSync(
+        noCa,
+        readFileSync(kc, "utf8").replace(
+          "insecure-skip-tls-verify: true",
+          `certificate-authority: ${join(dir, "gone.crt")}`,
+        ),
+      );
+      assert.equal(await main(["status", "--stack", "sandbox", "--kubeconfig", noCa], io), 1);
+      assert.match(err, /: the kubeconfig names a file that cannot be read: .*gone\.crt/);
       err = "";
       assert.equal(await main(["status", "--stack", "sandbox", "--kubeconfig", join(dir, "absent")], io), 1);
       assert.match(err, /--kubeconfig .*absent: no such file/);
