@@ -18,6 +18,7 @@ import { tenantNetworkPolicies } from "./network";
 import { limitRangeSpec, quotaHard } from "./quota";
 import { tenantRoles } from "./rbac";
 import { createRegistry, dockerConfigJson, type RobotCredentials } from "./registry";
+import { type CoordinationTarget, createCoordinationDatabases } from "./coordination-db";
 import { createSecretStore } from "./secret-store";
 
 export const TENANT_SPACE_TYPE = "imaas:index:TenantSpace";
@@ -80,6 +81,7 @@ export class TenantSpace extends pulumi.ComponentResource {
     }
 
     const environmentReady: Partial<Record<Environment, pulumi.Resource[]>> = {};
+    const coordinationTargets: Partial<Record<Environment, CoordinationTarget>> = {};
     for (const ns of createNamespaces(name, tenant, platform, this, args.platformReady)) {
       const { env, provider } = ns;
       const { cluster } = clusterOf(platform, env);
@@ -185,7 +187,9 @@ export class TenantSpace extends pulumi.ComponentResource {
       }
       const project = appProjects.get(cluster.name);
       environmentReady[env] = [...guardRails, ...(project ? [project] : [])];
+      coordinationTargets[env] = { provider, dependsOn: [...guardRails] };
     }
+    createCoordinationDatabases({ name, tenant, platform, parent: this, environments: coordinationTargets });
 
     if (registry && cfg.ci === "jenkins" && cfg.jenkins) {
       // Jenkins runs on the first cluster; its credentials provider serves the Secret as `<tenant>-registry-ci`.

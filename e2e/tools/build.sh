@@ -3,10 +3,10 @@
 #   helm, pulumi (+ pulumi-language-nodejs), pulumi-resource-kubernetes,
 #   kube-apiserver / kube-controller-manager / kube-scheduler, etcd, CRDs,
 #   prometheus + promtool, alertmanager + amtool, prom-label-proxy, actionlint, luajit (Debian), otelcol-imaas,
-#   Argo CD application-controller + repo-server, redis-server.
+#   Argo CD application-controller + repo-server, redis-server, PostgreSQL (Debian).
 #
 # Usage: e2e/tools/build.sh [TOOL...]     (default: all, in the order below)
-#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis prometheus alertmanager prom-label-proxy actionlint lua otelcol
+#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol
 #
 # Output: ${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}/bin/<binary>, CRDs in .../crds/.
 # Idempotent: a tool is skipped while its stamp (.../stamps/<tool>) matches the
@@ -36,7 +36,7 @@ PROM_LABEL_PROXY_VERSION=v0.11.1
 ACTIONLINT_VERSION=v1.7.12
 OTELCOL_VERSION=v0.149.0         # = OTEL_COLLECTOR_VERSION in components/observability/values.ts
 ARGOCD_VERSION=v3.2.11           # matches e2e/tools/argocd/go.mod; its CRDs below are the same release
-ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis prometheus alertmanager prom-label-proxy actionlint lua otelcol)
+ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol)
 
 log() { printf '%s [build] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -231,6 +231,27 @@ build_redis() {
   log "  $("$BIN/redis-server" --version)"
 }
 
+# PostgreSQL for the coordination databases (e2e/coordination): Debian's server (15 on bookworm), its
+# postgres, initdb and pg_ctl linked into bin/. The suite runs a private cluster on a loopback port
+# (where apt starts services, Debian's own cluster on 5432 may run too; the suite never uses it).
+# The program talks to it with the `pg` npm package: @pulumi/postgresql's provider (Go module
+# github.com/pulumi/pulumi-postgresql/provider/v3) is not served by the module proxy here (403 for every
+# version, as is the upstream terraform provider), so it cannot be built (docs/coordination-db.md).
+build_postgres() {
+  local bindir
+  bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  if [[ -z "$bindir" || ! -x "$bindir/postgres" ]]; then
+    command -v apt-get >/dev/null || die "postgres: no /usr/lib/postgresql/*/bin/postgres and no apt-get"
+    [[ $(id -u) -eq 0 ]] || die "postgres: run as root (or install Debian's postgresql yourself)"
+    log "  apt-get install postgresql"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  fi
+  local b; for b in postgres initdb pg_ctl; do ln -sfn "$bindir/$b" "$BIN/$b"; done
+  log "  $("$BIN/postgres" --version)"
+}
+
 # The telemetry suite's tools (npm run test:telemetry): Prometheus + promtool, Alertmanager + amtool,
 # prom-label-proxy, actionlint, and Debian's LuaJIT for the Fluent Bit Lua filter.
 # Prometheus's Go module versions are v0.<major><minor>.<patch> of release <major>.<minor>.<patch>.
@@ -334,6 +355,7 @@ for t in "${tools[@]}"; do
     otelcol) build_otelcol ;;
     argocd) build_argocd ;;
     redis) build_redis ;;
+    postgres) build_postgres ;;
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
   esac
   log "== $t done in $((SECONDS - start))s"
