@@ -8,7 +8,15 @@
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
@@ -23,7 +31,10 @@ import {
   type MIBranchValues,
   type MIChartInput,
 } from "../../components/mi-service/chart-values";
+import { CREDENTIAL_KEYS } from "../../components/mi-service/keystore";
 import { checkRestricted } from "../../test/support/pss";
+import MI_CONFIG_KEYS from "./mi-config-keys.json";
+import { tomlKeyPaths } from "./toml-keys";
 
 const ROOT = join(__dirname, "../..");
 const CHART = join(ROOT, "charts/wso2-mi");
@@ -68,6 +79,23 @@ function render(input: MIChartInput, branch: MIBranchValues = buildInitialBranch
     .filter((o) => o !== null);
 }
 
+/** The raw `helm template` output (every document, comments included) for one value set. */
+function helmTemplateText(input: MIChartInput, branch: MIBranchValues): string {
+  const platform = writeValues(`${input.service}-${input.environment}-text-p`, buildMIChartValues(input));
+  const branchFile = writeValues(`${input.service}-${input.environment}-text-b`, branch);
+  return helm([
+    "template",
+    input.service,
+    CHART,
+    "-n",
+    `${input.tenant}-${input.environment}`,
+    "-f",
+    branchFile,
+    "-f",
+    platform,
+  ]);
+}
+
 function renderError(values: unknown[]): string {
   const files = values.map((v, i) => writeValues(`bad-${i}`, v));
   try {
@@ -76,6 +104,30 @@ function renderError(values: unknown[]): string {
     return String((e as { stderr?: string }).stderr ?? e);
   }
   assert.fail("helm template should have failed");
+}
+
+/**
+ * deployment.toml keys MI reads in Java rather than through a config-tool template (so they are not in
+ * mi-config-keys.json), each with where in wso2/micro-integrator (commit of mi-config-keys.json) it is read.
+ */
+const KEYS_READ_BY_MI_JAVA: Record<string, string> = {
+  "cluster_config.node_id":
+    "components/org.wso2.micro.integrator.coordination/.../RDBMSCoordinationStrategy.java (CLUSTER_CONFIG + NODE_ID_CONFIG_NAME)",
+  "internal_apis.file_user_store.primary":
+    "components/org.wso2.micro.integrator.extensions/.../security/handler/SecurityHandlerAdapter.java",
+};
+const KNOWN_MI_KEYS = new Set([...MI_CONFIG_KEYS.keys, ...Object.keys(KEYS_READ_BY_MI_JAVA)]);
+
+/**
+ * The rendered manifests without the two places where the container user's name is a path, not a
+ * credential: its home `/home/wso2carbon/` (WSO2's image) and MI's pid file `wso2carbon.pid`; and without
+ * the config keys `is_admin` / `super_admin`. What remains must not mention `wso2carbon` or `admin`.
+ */
+function withoutNamesThatAreNotCredentials(text: string): string {
+  return text
+    .replace(/\/home\/wso2carbon\//g, "/home/<user>/")
+    .replace(/\bwso2carbon\.pid\b/g, "<pid>")
+    .replace(/\b(is_admin|super_admin)\b/g, "<key>");
 }
 
 const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -264,10 +316,11 @@ describe("charts/wso2-mi rendered by helm", function () {
         const mi = d.spec.template.spec.containers[0];
         const ports = Object.fromEntries(mi.ports.map((p: Obj) => [p.name, p.containerPort]));
         assert.deepEqual(ports, { http: 8290, https: 8253, management: 9164, internal: 9201 });
-        assert.deepEqual(mi.startupProbe.tcpSocket, { port: "https" });
+        // MI opens 9201 only after deploying every CApp (AppDeployerServiceComponent → StartupFinalizer).
+        assert.deepEqual(mi.startupProbe.httpGet, { path: "/liveness", port: "internal" });
         assert.ok(
-          mi.startupProbe.periodSeconds * mi.startupProbe.failureThreshold >= 180,
-          "generous startup",
+          mi.startupProbe.periodSeconds * mi.startupProbe.failureThreshold >= 300,
+          "JVM start and CApp deployment get at least 5 minutes",
         );
         assert.deepEqual(mi.livenessProbe.httpGet, { path: "/liveness", port: "internal" });
         assert.deepEqual(mi.readinessProbe.httpGet, { path: "/healthz", port: "internal" });
@@ -344,7 +397,90 @@ describe("charts/wso2-mi rendered by helm", function () {
         assert.equal(mounts["/tmp"].name, "tmp");
         assert.deepEqual(spec.initContainers[0].volumeMounts, [
           { name: "mi-runtime", mountPath: "/mi-runtime" },
+          { name: "mi-keystore", mountPath: "/mi-keystore", readOnly: true },
         ]);
+      });
+
+      it("has no default credential: no wso2carbon keystore or password, no admin user, no LDAP store", () => {
+        const text = withoutNamesThatAreNotCredentials(
+          helmTemplateText(c.input, c.branch ?? buildInitialBranchValues(c.input)),
+        );
+        assert.ok(text.includes("kind: Deployment"), "rendered something");
+        assert.doesNotMatch(text, /wso2carbon/i);
+        assert.doesNotMatch(text, /admin/i);
+        assert.doesNotMatch(text, /read_only_ldap|client-truststore\.jks|changeit/);
+      });
+
+      it("writes only deployment.toml keys MI's config tool knows (mi-config-keys.json)", () => {
+        const keys = tomlKeyPaths(one(objs, "ConfigMap").data["deployment.toml"]);
+        assert.ok(keys.length >= 20, `only ${keys.length} keys parsed`);
+        const unknown = keys.filter((k) => !KNOWN_MI_KEYS.has(k));
+        assert.deepEqual(
+          unknown,
+          [],
+          "keys MI does not read: check them in wso2/micro-integrator's config tool (re-record with " +
+            "e2e/chart/record-mi-config-keys.ts) or add a key MI reads in Java to KEYS_READ_BY_MI_JAVA with its source",
+        );
+        assert.equal(new Set(keys).size, keys.length, "no key set twice");
+      });
+
+      it("takes keystore, truststore and management user from the platform's Secrets", () => {
+        const toml: string = one(objs, "ConfigMap").data["deployment.toml"];
+        const values = buildMIChartValues(c.input);
+        const pw = "$env{IMAAS_MI_KEYSTORE_PASSWORD}";
+        assert.ok(
+          toml.includes(`[keystore.primary]
+file_name = "repository/resources/security/imaas/keystore.jks"
+type = "JKS"
+password = "${pw}"
+alias = "${values.security.keystoreAlias}"
+key_password = "${pw}"`),
+        );
+        assert.ok(
+          toml.includes(`[truststore]
+file_name = "repository/resources/security/imaas-truststore.jks"
+type = "JKS"
+password = "${pw}"`),
+        );
+        assert.ok(
+          toml.includes(`[[internal_apis.users]]
+user.name = "$env{IMAAS_MI_MANAGEMENT_USERNAME}"
+user.password = "$env{IMAAS_MI_MANAGEMENT_PASSWORD}"`),
+        );
+        assert.match(toml, /\[internal_apis\.file_user_store\]\nenable = true/);
+        assert.doesNotMatch(toml, /^\[user_store\]/m);
+
+        const spec = one(objs, "Deployment").spec.template.spec;
+        const fromSecret = (ctr: Obj) =>
+          Object.fromEntries(
+            ctr.env
+              .filter((e: Obj) => e.valueFrom?.secretKeyRef)
+              .map((e: Obj) => [e.name, e.valueFrom.secretKeyRef]),
+          );
+        const credentials = values.security.credentialsSecret;
+        assert.deepEqual(fromSecret(spec.containers[0]), {
+          IMAAS_MI_KEYSTORE_PASSWORD: { name: credentials, key: CREDENTIAL_KEYS.keystorePassword },
+          IMAAS_MI_MANAGEMENT_USERNAME: { name: credentials, key: CREDENTIAL_KEYS.managementUsername },
+          IMAAS_MI_MANAGEMENT_PASSWORD: { name: credentials, key: CREDENTIAL_KEYS.managementPassword },
+        });
+        assert.deepEqual(fromSecret(spec.initContainers[0]), {
+          IMAAS_MI_KEYSTORE_PASSWORD: { name: credentials, key: CREDENTIAL_KEYS.keystorePassword },
+        });
+        const keystore = spec.volumes.find((v: Obj) => v.name === "mi-keystore");
+        assert.deepEqual(keystore.secret, {
+          secretName: values.security.keystoreSecret,
+          items: [
+            { key: "keystore.jks", path: "keystore.jks" },
+            { key: "ca.crt", path: "ca.crt" },
+          ],
+        });
+        const home = spec.containers[0].env.find((e: Obj) => e.name === "WSO2_SERVER_HOME").value;
+        const mount = spec.containers[0].volumeMounts.find((m: Obj) => m.name === "mi-keystore");
+        assert.deepEqual(mount, {
+          name: "mi-keystore",
+          mountPath: `${home}/repository/resources/security/imaas`,
+          readOnly: true,
+        });
       });
     });
   }
@@ -389,6 +525,118 @@ describe("charts/wso2-mi rendered by helm", function () {
       renderError([{ image: { tag: "1" }, extraConfig: { JAVA_OPTS: "-Dx" } }, platform]),
       /JAVA_OPTS/,
     );
+  });
+
+  it("refuses to render without the keystore or the credentials Secret", () => {
+    const platform = buildMIChartValues(base);
+    const branch = { image: { tag: "1" } };
+    assert.match(
+      renderError([branch, { ...platform, security: { ...platform.security, keystoreSecret: "" } }]),
+      /security\.keystoreSecret is not set/,
+    );
+    assert.match(
+      renderError([branch, { ...platform, security: { ...platform.security, credentialsSecret: "" } }]),
+      /security\.credentialsSecret is not set/,
+    );
+    // A branch file naming another service's Secrets changes nothing: the platform sets every leaf.
+    const objs = render(base, {
+      image: { tag: "1" },
+      security: { keystoreSecret: "payments-mi-keystore", credentialsSecret: "payments-mi-credentials" },
+    } as MIBranchValues);
+    const volume = one(objs, "Deployment").spec.template.spec.volumes.find(
+      (v: Obj) => v.name === "mi-keystore",
+    );
+    assert.equal(volume.secret.secretName, platform.security.keystoreSecret);
+  });
+
+  it("builds MI's truststore in the init container: the JDK's CAs plus the internal CA, under the service's password", () => {
+    // The init container's own script, run here with this machine's JDK (keytool) in place of the image's.
+    const keytool = execFileSync("sh", ["-c", "command -v keytool || true"], { encoding: "utf8" }).trim();
+    assert.ok(keytool, "keytool (a JDK) is needed on PATH to run the init container's script");
+    const javaHome = join(realpathSync(keytool), "../..");
+    const init = one(render(base), "Deployment").spec.template.spec.initContainers[0];
+    const script: string = init.command[2];
+    const dir = mkdtempSync(join(workdir, "init-"));
+    const home = join(dir, "image-home");
+    mkdirSync(join(home, "repository/resources/security"), { recursive: true });
+    writeFileSync(join(home, "repository/resources/security/keep.txt"), "from the image");
+    mkdirSync(join(dir, "keystore"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=IMaaS internal CA (test)",
+        "-keyout",
+        join(dir, "ca.key"),
+        "-out",
+        join(dir, "keystore/ca.crt"),
+      ],
+      { stdio: "ignore" },
+    );
+    const password = "Zx81pQ7mNa0sLk2VbC4dRt6y";
+    const run = script
+      .replaceAll("/mi-runtime", join(dir, "runtime"))
+      .replaceAll("/mi-keystore", join(dir, "keystore"));
+    mkdirSync(join(dir, "runtime"));
+    execFileSync("/bin/sh", ["-c", run], {
+      env: {
+        PATH: process.env.PATH,
+        WSO2_SERVER_HOME: home,
+        JAVA_HOME: javaHome,
+        IMAAS_MI_KEYSTORE_PASSWORD: password,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    assert.equal(
+      readFileSync(join(dir, "runtime/repository/resources/security/keep.txt"), "utf8"),
+      "from the image",
+    );
+    const truststore = join(dir, "runtime/repository/resources/security/imaas-truststore.jks");
+    const list = execFileSync(keytool, ["-list", "-keystore", truststore, "-storepass", password], {
+      encoding: "utf8",
+    });
+    assert.match(list, /Keystore type: JKS/);
+    assert.match(list, /imaas-internal-ca, .*trustedCertEntry/);
+    const entries = Number(/Your keystore contains (\d+) entries/.exec(list)?.[1]);
+    assert.ok(entries > 50, `${entries} entries: the JDK's public CAs are in`);
+    assert.throws(() =>
+      execFileSync(keytool, ["-list", "-keystore", truststore, "-storepass", "wrong-password"], {
+        stdio: "ignore",
+      }),
+    );
+  });
+
+  it("parses deployment.toml keys as MI's config mapper names them", () => {
+    assert.deepEqual(
+      tomlKeyPaths(
+        [
+          "[server]",
+          'hostname = "x" # comment',
+          "[[synapse_handlers]]",
+          'name = "a"',
+          "[mediation]",
+          "flow.statistics.enable = true",
+          "[synapse_properties]",
+          "'a.b' = 1",
+        ].join("\n"),
+      ),
+      [
+        "server.hostname",
+        "synapse_handlers[].name",
+        "mediation.flow.statistics.enable",
+        "synapse_properties.'a.b'",
+      ],
+    );
+    assert.throws(() => tomlKeyPaths('[server]\nroles = [\n "a",\n]'), /line 3/);
   });
 
   it("keeps the base image's deployment.toml in step with the chart's observability settings", () => {
