@@ -47,4 +47,5 @@ guard_rails() {
 step "guard rails on a real API server" guard_rails
 step "imaas deploy with the real engine (tenant stacks in parallel)" npx mocha e2e/deploy.test.ts
 step "registry robot rotation with the real engine (fake Harbor)" npx mocha e2e/registry/rotation.test.ts
+step "coordination databases with the real engine (Debian PostgreSQL)" npx mocha --forbid-pending e2e/coordination/coordination.test.ts
 step "npm run test:security (multi-tenancy benchmark)" npx tsx e2e/security/run.ts
