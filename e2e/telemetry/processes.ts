@@ -16,13 +16,21 @@ export interface Proc {
 const running = new Set<Proc>();
 const servers = new Set<Server>();
 
-/** Starts `command` with stdout/stderr to `log`; refuses anything not bound to 127.0.0.1 by its caller. */
-export function start(name: string, command: readonly string[], log: string): Proc {
+/**
+ * Starts `command` with stdout/stderr to `log`, with PATH, HOME and `env` only in its environment; binding
+ * to 127.0.0.1 only is its caller's job.
+ */
+export function start(
+  name: string,
+  command: readonly string[],
+  log: string,
+  env: Readonly<Record<string, string>> = {},
+): Proc {
   const fd = openSync(log, "a");
   const [file, ...args] = command;
   const child = spawn(file!, args, {
     stdio: ["ignore", fd, fd],
-    env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent" },
+    env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent", ...env },
   });
   closeSync(fd);
   const proc = { name, child, log };
