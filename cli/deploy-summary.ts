@@ -87,7 +87,7 @@ export function renderDecommission(entries: readonly Decommission[]): string {
     }
     out.push(
       `- tenant "${d.tenant}": ${d.why}; stack ${d.stack} is kept as it is.`,
-      "  First back up what it owns and stop its services' traffic (README: Decommissioning a tenant), then:",
+      "  First back up what it owns and stop its services' traffic (docs/operating.md: Decommissioning a tenant), then:",
       ...decommissionCommands(d.stack).map((c) => `    ${c}`),
     );
   }

@@ -14,7 +14,7 @@
  * - deploy-error.ts: `DeployError`, the user error they all throw.
  *
  * Deleted tenants are never destroyed here: they are reported with the commands of the deliberate
- * decommission path (README: Decommissioning a tenant).
+ * decommission path (docs/operating.md: Decommissioning a tenant).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -190,7 +190,11 @@ describe("imaas deploy: targets and decommissions", () => {
       { tenant: "gone", stack: "prod.gone", why: "deleted", stackExists: true },
     ]);
     assert.match(text, /Decommission required/);
-    assert.match(text, /README: Decommissioning a tenant/);
+    // The report names where the decommission path is written down; that place must say it.
+    const where = /\(([\w/.-]+\.md): (Decommissioning a tenant)\)/.exec(text);
+    assert.ok(where, `no pointer to the decommission path in:\n${text}`);
+    const doc = readFileSync(join(ROOT, where[1] as string), "utf8");
+    assert.ok(doc.includes(`*${where[2]}* (deliberately)`), `${where[1]} does not describe "${where[2]}"`);
     const cmds = decommissionCommands("prod.gone").map((c) => c.split("#")[0]?.trim());
     assert.deepEqual(cmds, [
       "pulumi destroy --preview-only --stack prod.gone",

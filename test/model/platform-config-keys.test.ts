@@ -1,9 +1,10 @@
 /**
- * Every platform config key and secret the README documents can be set, and a stack with all of them set
+ * Every platform config key and secret the config reference (docs/config.md, moved out of the README)
+ * documents can be set, and a stack with all of them set
  * plans. Before, setting three documented secrets (`vaultToken`, `argocdRepoToken`,
  * `argocdOidcClientSecret`) made the program refuse its own config ("Unrecognized key"): the list of secret
- * keys lived in two places. Now PLATFORM_SECRETS is the one list; these tests keep the README, the schema
- * and that list in step.
+ * keys lived in two places. Now PLATFORM_SECRETS is the one list; these tests keep the reference, the
+ * schema and that list in step.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
@@ -19,13 +20,10 @@ import {
 import { readStackConfig, SECRET_CONFIG_PLACEHOLDER } from "../../model/stack-file";
 
 const ROOT = join(__dirname, "..", "..");
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
-const reference = README.slice(
-  README.indexOf("## Platform config reference"),
-  README.indexOf("## Operating the platform"),
-);
+const REFERENCE = "docs/config.md";
+const reference = readFileSync(join(ROOT, REFERENCE), "utf8");
 
-/** Top-level keys named in the first column of the README's config table (`registry.host`, `.enabled` …). */
+/** Top-level keys named in the first column of the reference's config table (`registry.host`, `.enabled` …). */
 function documentedTopLevelKeys(): Set<string> {
   const keys = new Set<string>();
   for (const line of reference.split("\n")) {
@@ -39,13 +37,20 @@ function documentedTopLevelKeys(): Set<string> {
 describe("platform config: documented keys and secrets", () => {
   const schemaKeys = Object.keys(platformConfigSchema.shape).sort();
 
-  it("the README's config reference names every top-level key of the schema, and nothing else", () => {
+  it("the config reference is the whole of docs/config.md, linked from the README", () => {
+    assert.match(reference, /^# Platform config reference\n/);
+    assert.equal(reference.match(/^# /gm)?.length, 1, `${REFERENCE} holds one document`);
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    assert.ok(readme.includes(`](${REFERENCE})`), `README.md does not link ${REFERENCE}`);
+  });
+
+  it("the config reference names every top-level key of the schema, and nothing else", () => {
     assert.deepEqual([...documentedTopLevelKeys()].sort(), schemaKeys);
   });
 
-  it("the README names every secret of PLATFORM_SECRETS", () => {
+  it("the config reference names every secret of PLATFORM_SECRETS", () => {
     for (const key of Object.keys(PLATFORM_SECRETS)) {
-      assert.match(reference, new RegExp(`\`${key}\``), `README does not document the secret ${key}`);
+      assert.match(reference, new RegExp(`\`${key}\``), `${REFERENCE} does not document the secret ${key}`);
     }
   });
 
