@@ -63,6 +63,11 @@ export interface MIChartInput {
   readonly secretName?: string;
   /** Render a ServiceMonitor (needs the Prometheus Operator CRDs in the cluster). @default true */
   readonly serviceMonitor?: boolean;
+  /**
+   * Secret with the tenant environment's coordination database credentials (a stateful service where the
+   * platform has a coordination server): switches on MI's WSO2_COORDINATION_DB datasource. @default none
+   */
+  readonly coordinationSecretName?: string;
 }
 
 /** The platform's label keys the chart accepts under `labels`. */
@@ -101,6 +106,8 @@ export interface MIChartValues {
     readonly keystoreAlias: string;
     readonly credentialsSecret: string;
   };
+  /** MI cluster coordination; set in full when off, so that a branch file cannot switch it on. */
+  readonly coordination: { readonly enabled: boolean; readonly secretName: string };
   readonly tracing: { readonly enabled: boolean; readonly otlpEndpoint: string };
   readonly serviceMonitor: {
     readonly enabled: boolean;
@@ -129,6 +136,7 @@ export const PLATFORM_VALUE_KEYS = [
   "config",
   "secretName",
   "security",
+  "coordination",
   "tracing",
   "serviceMonitor",
 ] as const satisfies readonly (keyof MIChartValues)[];
@@ -200,6 +208,9 @@ export function validateMIChartInput(input: MIChartInput): string[] {
   if (isProblem(memory)) add("resources.memory", memory.problem);
   if (!K8S_NAME.test(input.serviceAccountName)) add("serviceAccountName", "is not a Kubernetes name");
   if (!K8S_NAME.test(input.imagePullSecret)) add("imagePullSecret", "is not a Kubernetes name");
+  if (input.coordinationSecretName !== undefined && !K8S_NAME.test(input.coordinationSecretName)) {
+    add("coordinationSecretName", "is not a Kubernetes name");
+  }
   if (input.secretName !== undefined && !K8S_NAME.test(input.secretName)) {
     add("secretName", "is not a Kubernetes name");
   }
@@ -253,6 +264,10 @@ export function buildMIChartValues(input: MIChartInput): MIChartValues {
       keystoreSecret: miKeystoreName(input.service),
       keystoreAlias: MI_KEYSTORE_ALIAS,
       credentialsSecret: miCredentialsSecretName(input.service),
+    },
+    coordination: {
+      enabled: input.coordinationSecretName !== undefined,
+      secretName: input.coordinationSecretName ?? "",
     },
     tracing: { enabled: input.otlpEndpoint !== undefined, otlpEndpoint: input.otlpEndpoint ?? "" },
     serviceMonitor: { enabled: input.serviceMonitor ?? true, ...METRICS_SCRAPE },

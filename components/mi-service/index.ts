@@ -178,6 +178,10 @@ export class MIService extends pulumi.ComponentResource {
             serviceMonitor: cfg.observability.enabled,
             config: service.config[env] ?? {},
             ...(secretsOn ? { secretName: serviceSecretName(service.name) } : {}),
+            // TenantSpace creates this Secret in each environment where a stateful service runs.
+            ...(service.stateful && cfg.mi.coordination
+              ? { coordinationSecretName: TENANT_OBJECTS.coordinationSecret }
+              : {}),
           }) as unknown as Record<string, unknown>,
         },
         this,
