@@ -5,9 +5,9 @@
  * the telemetry collector.
  */
 import type { Environment } from "../../model/environments";
-import { namespaceName, TENANT_OBJECTS } from "../../model/naming";
+import { LABELS, namespaceName, TENANT_OBJECTS } from "../../model/naming";
 import type { PlatformConfig } from "../../model/platform-config";
-import type { TenantSpec } from "../../model/spec";
+import { coordinationEnvironments, type TenantSpec } from "../../model/spec";
 
 /** MI's API/proxy ports (HTTP and HTTPS pass-through). */
 export const MI_TRAFFIC_PORTS = [8290, 8253] as const;
@@ -169,6 +169,26 @@ export function tenantNetworkPolicies(
           {
             to: tenant.network.callable.map((t) => namespacePeer(namespaceName(t, env))),
             ports: tcp(MI_TRAFFIC_PORTS),
+          },
+        ],
+      },
+    });
+  }
+  const coordination = cfg.mi.coordination;
+  if (coordination && coordination.networks.length > 0 && coordinationEnvironments(tenant).includes(env)) {
+    // The stateful services' pods reach the platform's coordination PostgreSQL (docs/coordination-db.md).
+    const stateful = tenant.services
+      .filter((s) => s.stateful && s.environments.includes(env))
+      .map((s) => s.name);
+    policies.push({
+      name: "allow-coordination-db",
+      spec: {
+        podSelector: { matchExpressions: [{ key: LABELS.service, operator: "In", values: stateful }] },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: coordination.networks.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: tcp([coordination.port]),
           },
         ],
       },
