@@ -11,6 +11,7 @@ import { platformConfigOf, readStackConfig, StackFileError } from "../model/stac
 import { tenantJsonSchema } from "../model/tenant";
 import { registerCatalogCommand } from "./catalog";
 import { registerDeployCommand } from "./deploy-command";
+import { registerReleaseCommands } from "./release-command";
 import { registerRotateCommand } from "./rotate";
 import { registerStatusCommand, StatusExit } from "./status-command";
 import { DiffError, registerDiffCommand } from "./diff-command";
@@ -208,6 +209,10 @@ export function buildProgram(io: Io): Command {
   registerRotateCommand(program, io, stackDir);
   registerStatusCommand(program, io, {
     loadTenants: (path, stack, isDefault) => loadValidTenants(path, stack, isDefault, "checked"),
+    userError: (message) => new UserError(message),
+  });
+  registerReleaseCommands(program, io, {
+    loadTenants: (path, stack, isDefault) => loadValidTenants(path, stack, isDefault, "read"),
     userError: (message) => new UserError(message),
   });
   registerCatalogCommand(program, io, {
