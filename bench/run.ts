@@ -5,19 +5,25 @@
  *   floor   — the same number and shape of bare resources through the same plan engine (the SDK floor),
  *   sdk     — the same bare resources under minimal mocks (the floor without imaas's plan engine),
  * for each N, plus validating 1,000 tenant files. Every case runs in a fresh Node process (bench/worker.ts)
- * so peaks do not accumulate. Prints a markdown table and writes it to bench/RESULTS.md.
+ * so peaks do not accumulate. Then the CLI as a user runs it, whole processes (bench/cli.ts): start-up,
+ * validate, and the whole `imaas plan` process over a bare replay of its resources. Prints markdown
+ * tables and writes them to bench/RESULTS.md.
  *
  *   tsx bench/run.ts [--sizes 10,100,500] [--quick] [--repeat 3] [--stack dev] [--tenant-stack] [--validate 1000]
  *                    [--no-sdk] [--no-source-maps] [--no-write] [--profile] [--json FILE]
+ *                    [--cli-only | --no-cli] [--cli-repeat 5] [--cli-tenants 40] [--no-cli-source]
+ *                    [--cli-plan-source]
  *
  * A benchmark, not a test: it asserts nothing and the numbers depend on the machine and its load.
  */
 import { execFileSync, fork } from "node:child_process";
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -26,6 +32,7 @@ import {
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { runCliBench } from "./cli";
 import { formatProfileReport, summarizeProfile } from "./profile";
 import { type Job, type Measurement, NO_SOURCE_MAPS_ENV, SOURCE_MAPS_ENV } from "./worker";
 
@@ -47,6 +54,19 @@ interface Options {
   readonly profile: boolean;
   readonly json?: string;
   readonly ref?: string;
+  /** Measure the CLI's whole processes (bench/cli.ts); `cliOnly`: nothing else. */
+  readonly cli: boolean;
+  readonly cliOnly: boolean;
+  readonly cliRepeat: number;
+  readonly cliTenants: number;
+  readonly cliSource: boolean;
+  readonly cliPlanSource: boolean;
+}
+
+function positive(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${value}" is not a positive whole number`);
+  return n;
 }
 
 function options(argv: string[]): Options {
@@ -66,6 +86,12 @@ function options(argv: string[]): Options {
       profile: { type: "boolean", default: false },
       json: { type: "string" },
       ref: { type: "string" },
+      "cli-only": { type: "boolean", default: false },
+      "no-cli": { type: "boolean", default: false },
+      "cli-repeat": { type: "string", default: "5" },
+      "cli-tenants": { type: "string", default: "40" },
+      "no-cli-source": { type: "boolean", default: false },
+      "cli-plan-source": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -88,6 +114,12 @@ function options(argv: string[]): Options {
         "  --json FILE            write the raw measurements as JSON",
         "  --ref REF              measure the program of a git commit (exported to a temporary folder) instead of",
         "                         the work tree, e.g. --ref HEAD while others have half-done edits",
+        "  --cli-only             only the CLI's whole processes (start-up, validate, whole plan vs replay)",
+        "  --no-cli               skip them",
+        "  --cli-repeat 5         runs per CLI case (median reported)",
+        "  --cli-tenants 40       synthetic tenants in the whole-process plan",
+        "  --no-cli-source        do not also time --help and validate from source (tsx)",
+        "  --cli-plan-source      also time the whole plan from source (tsx)",
       ].join("\n"),
     );
     process.exit(0);
@@ -119,6 +151,12 @@ function options(argv: string[]): Options {
     profile: values.profile ?? false,
     ...(values.json ? { json: values.json } : {}),
     ...(values.ref ? { ref: values.ref } : {}),
+    cli: !values["no-cli"],
+    cliOnly: values["cli-only"] ?? false,
+    cliRepeat: positive("--cli-repeat", values["cli-repeat"]),
+    cliTenants: positive("--cli-tenants", values["cli-tenants"]),
+    cliSource: !values["no-cli-source"],
+    cliPlanSource: values["cli-plan-source"] ?? false,
   };
 }
 
@@ -238,6 +276,23 @@ function machine(ref: string | undefined): string {
   ].join("\n");
 }
 
+const CLI_BEGIN = "<!-- bench/cli.ts: begin -->";
+const CLI_END = "<!-- bench/cli.ts: end -->";
+
+/** Replaces the CLI section of RESULTS.md (or appends it), keeping the plan tables of an earlier run. */
+function writeCliBlock(block: string): void {
+  const file = join(__dirname, "RESULTS.md");
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
+  const begin = text.indexOf(CLI_BEGIN);
+  const end = text.indexOf(CLI_END);
+  const next =
+    begin >= 0 && end > begin
+      ? `${text.slice(0, begin)}${block}${text.slice(end + CLI_END.length)}`
+      : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+  console.error(`wrote the CLI section of ${relative(process.cwd(), file)}`);
+}
+
 function cpuProfileArgs(): string[] {
   mkdirSync(PROFILE_DIR, { recursive: true });
   return ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, "--cpu-prof-interval=200"];
@@ -260,7 +315,7 @@ async function main(): Promise<void> {
       `  ${what}: ${m.resources} resources, ${f(m.wallSeconds, 2)} s, peak RSS ${f(m.peakRssMB, 0)} MB`,
     );
 
-  for (const n of opts.sizes) {
+  for (const n of opts.cliOnly ? [] : opts.sizes) {
     console.error(`N = ${n}`);
     const runs: Record<"program" | "floor" | "sdk" | "tenant" | "tenantFloor", Measurement[]> = {
       program: [],
@@ -316,13 +371,48 @@ async function main(): Promise<void> {
   }
 
   let validation: Measurement | undefined;
-  if (opts.validate > 0) {
+  if (opts.validate > 0 && !opts.cliOnly) {
     const v: Measurement[] = [];
     for (let i = 0; i < opts.repeat; i++) {
       v.push(record(await runJob({ kind: "validate", n: opts.validate, stack: opts.stack })));
     }
     validation = fastest(v).m;
     console.error(`  validate ${opts.validate} files: ${f(validation.wallSeconds, 2)} s`);
+  }
+
+  let cliBlock: string | undefined;
+  if (opts.cli || opts.cliOnly) {
+    console.error("CLI, whole processes");
+    const r = runCliBench({
+      root: programRoot,
+      repeat: opts.cliRepeat,
+      stack: opts.stack,
+      validateFiles: opts.validate > 0 ? opts.validate : TARGETS.validateFiles,
+      planTenants: opts.cliTenants,
+      source: opts.cliSource,
+      planSource: opts.cliPlanSource,
+    });
+    cliBlock = [
+      CLI_BEGIN,
+      "## The CLI as a user runs it (whole processes, bench/cli.ts)",
+      "",
+      header,
+      `- command: \`tsx bench/run.ts ${process.argv.slice(2).join(" ")}\``.replace(/ `$/, "`"),
+      r.markdown,
+      "",
+      "Whole processes from spawn to exit, stdout discarded. *from source (tsx)* is the path a checkout with",
+      "sources edited since the last build takes (and every command before this round). The replay registers",
+      "the plan's resources in the same order with the same inputs, parents and providers through the same",
+      "SDK under echoing mocks, and nothing else: what any program making these resources pays. The target's",
+      "floor makes each with its provider SDK's class and runs the SDK as the plan does (stack traces off);",
+      "the bare replay uses plain resources and the SDK's defaults (see bench/replay.cjs, bench/README.md).",
+      CLI_END,
+    ].join("\n");
+    console.log(`\n${r.markdown}`);
+  }
+  if (opts.cliOnly) {
+    if (opts.write && cliBlock) writeCliBlock(cliBlock);
+    return;
   }
 
   const program = rows.filter((r) => r.label.startsWith("program"));
@@ -360,6 +450,7 @@ async function main(): Promise<void> {
       "is (peak heap − heap before the plan) / resources; *wall ×* and *heap ×* compare with the case in",
       "parentheses, measured with the same number and shape of resources.",
       "",
+      ...(cliBlock ? [cliBlock, ""] : []),
     ].join("\n");
     writeFileSync(join(__dirname, "RESULTS.md"), results);
     console.error(`wrote ${relative(process.cwd(), join(__dirname, "RESULTS.md"))}`);

@@ -153,14 +153,27 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
 
   const programPath = options.programPath ?? defaultProgramPath();
   let outputs: Record<string, unknown> = {};
-  // The SDK captures a stack trace per promise and per resource; with source maps on (tsx turns them on),
-  // Node maps every frame, which costs about a quarter of a plan. Nobody reads those traces here.
+  // The SDK captures a stack trace for every promise it makes (`debuggablePromise`, kept only to describe
+  // leaked promises at exit) — one per declared property of every resource, 10 frames formatted each: the
+  // largest single cost of a plan (about a third). With source maps on (tsx turns them on) Node also maps
+  // every frame. Nobody reads those traces in a plan: both are off while it runs (the SDK's own resource
+  // source positions, `Resource.callsites`, set their own limit and are unchanged).
+  // IMAAS_PLAN_STACK_TRACES=1 keeps stack traces, for debugging a crash inside the program.
   const sourceMaps = process.sourceMapsEnabled;
+  const stackTraceLimit = Error.stackTraceLimit;
+  const keepStacks = process.env[STACK_TRACES_ENV] === "1";
   process.setSourceMapsEnabled(false);
+  if (!keepStacks) Error.stackTraceLimit = 0;
   try {
     await runProgram();
+  } catch (err) {
+    if (!keepStacks && err instanceof Error && typeof err.stack === "string") {
+      err.stack += `\n    (stack traces are off while imaas plans; ${STACK_TRACES_ENV}=1 keeps them)`;
+    }
+    throw err;
   } finally {
     process.setSourceMapsEnabled(sourceMaps);
+    Error.stackTraceLimit = stackTraceLimit;
   }
 
   async function runProgram(): Promise<void> {
@@ -205,6 +218,9 @@ export async function planProgram(options: PlanOptions): Promise<PlanResult> {
   }
   return { resources, outputs };
 }
+
+/** Set to 1 to keep stack traces while a plan runs (see planProgram). */
+export const STACK_TRACES_ENV = "IMAAS_PLAN_STACK_TRACES";
 
 type Program = (run: { planOnly: boolean; tenantsDir: string }) => Promise<Record<string, unknown>>;
 
