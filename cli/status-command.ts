@@ -12,7 +12,8 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ClusterConfig, PlatformConfig } from "../model/platform-config";
 import type { TenantSpec } from "../model/spec";
 import { platformConfigOf, type StackConfig } from "../model/stack-file";
-import { type ClusterReader, collectStatus, type StatusReport, statusTargets } from "./status";
+import { collectStatus, type StatusReport, statusTargets } from "./status";
+import type { ClusterReader } from "./status-objects";
 import { renderStatus, STATUS_FORMATS, type StatusFormat } from "./status-render";
 
 /** The command printed what it had to; the process exits with `exitCode` (main.ts returns it). */

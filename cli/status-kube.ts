@@ -15,7 +15,7 @@ import {
   type ClusterReader,
   type Deployment,
   type Pod,
-} from "./status";
+} from "./status-objects";
 
 /** Bad kubeconfig input (file, context): exit 1 like other invalid input. */
 export class KubeconfigError extends Error {}

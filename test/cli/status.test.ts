@@ -10,20 +10,22 @@ import { join } from "node:path";
 import { ApiException } from "@kubernetes/client-node";
 import { main } from "../../cli/main";
 import {
-  type ArgoApplication,
-  ClusterAccessError,
-  type ClusterReader,
   collectStatus,
-  type Deployment,
   evaluate,
   imageRepositoryOf,
   imageTagOf,
-  type Pod,
   STATUS_EXIT,
   type StatusTarget,
   statusTargets,
   syncErrorsOf,
 } from "../../cli/status";
+import {
+  type ArgoApplication,
+  ClusterAccessError,
+  type ClusterReader,
+  type Deployment,
+  type Pod,
+} from "../../cli/status-objects";
 import { accessError, KubeconfigError } from "../../cli/status-kube";
 import { renderStatus, shownRevision } from "../../cli/status-render";
 import { loadTenantDir } from "../../model/load";
