@@ -122,6 +122,40 @@ export function healthApiXml(): string {
 `;
 }
 
+/**
+ * An example of an environment-specific Synapse parameter, seeded outside `src/main/wso2mi` so the CAR does
+ * not pack it until the team opts in. Synapse resolves `$SYSTEM:<NAME>` to the environment variable
+ * `<NAME>` when MI deploys the artifact (wso2/wso2-synapse `ResolverFactory` → `SystemResolver`, which
+ * throws when the variable is unset); the platform sets the variable from the tenant file's
+ * `config.<env>` (chart value `config` → container env).
+ */
+export const EXAMPLE_ENDPOINT_PATH = "examples/endpoints/BackendEndpoint.xml";
+/** The environment variable the example reads (a valid tenant `config` name, and `[_a-zA-Z0-9]+` for Synapse). */
+export const EXAMPLE_PARAMETER = "BACKEND_URL";
+
+export function exampleEndpointXml(): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!--
+  An endpoint whose URL differs per environment. MI reads $SYSTEM:${EXAMPLE_PARAMETER} from the environment
+  variable ${EXAMPLE_PARAMETER} when it deploys the CApp; the platform sets that variable from your tenant file:
+
+    services:
+      - name: <this service>
+        config:
+          dev:  { ${EXAMPLE_PARAMETER}: "https://backend-dev.example.com/api" }
+          test: { ${EXAMPLE_PARAMETER}: "https://backend-test.example.com/api" }
+          prod: { ${EXAMPLE_PARAMETER}: "https://backend.example.com/api" }
+
+  To use it, copy this file to src/main/wso2mi/artifacts/endpoints/ once every environment of the service
+  sets ${EXAMPLE_PARAMETER}: without the variable MI cannot deploy the CApp, and the pod never becomes ready
+  (readiness means every CApp is deployed), so the previous version keeps serving.
+-->
+<endpoint xmlns="http://ws.apache.org/ns/synapse" name="BackendEndpoint">
+  <http method="get" uri-template="$SYSTEM:${EXAMPLE_PARAMETER}"/>
+</endpoint>
+`;
+}
+
 /** MI home inside the platform's base image. */
 export const miHome = (miVersion: string): string => `/home/wso2carbon/wso2mi-${miVersion}`;
 
@@ -185,6 +219,7 @@ publishes and deploys them.
 |---|---|
 | \`pom.xml\`, \`src/main/wso2mi/\` | the MI ${input.miVersion} integration project (open it with the WSO2 MI VS Code extension) |
 | \`${SAMPLE_API_PATH}\` | a sample API: \`GET /health\` |
+| \`${EXAMPLE_ENDPOINT_PATH}\` | an endpoint whose URL differs per environment (not packed until you move it) |
 | \`Dockerfile\` | adds the built CAR to the platform's MI base image (\`${input.baseImage}\`) |
 | \`${VALUES_FILE}\` | the image tag this branch deploys; written by CI, carried along by merges |
 | \`${ciFile}\` | the CI pipeline, owned by the platform |
@@ -206,6 +241,16 @@ publishes and deploys them.
 Branches ${branches.map((b) => `\`${b}\``).join(", ")} are protected: changes arrive through pull
 requests reviewed by the code owners. Replicas, resources, probes and everything else about the
 deployment are set by the platform from your tenant file, not in this repository.
+
+## Settings that differ per environment
+
+Environment-specific values (backend URLs, batch sizes, feature switches) do not belong in the code
+or in \`${VALUES_FILE}\` (merges carry that file from one environment to the next). Put them in your
+tenant file under the service's \`config\`, per environment; the platform passes them to MI as
+environment variables. In a Synapse artifact, \`$SYSTEM:<NAME>\` reads the variable \`<NAME>\` when MI
+deploys the CApp (endpoint URIs, and other fields Synapse resolves the same way): see \`${EXAMPLE_ENDPOINT_PATH}\`. Secrets follow the same path through \`secrets:\` instead of
+\`config:\`. A variable that is not set stops MI from deploying the CApp: the new pods never become
+ready and the running version keeps serving until the tenant file sets it.
 
 ## Rolling back
 
@@ -236,6 +281,7 @@ export function seedFiles(input: SeedFilesInput, ci: CiSystem): SeedFile[] {
     { path: ".dockerignore", content: DOCKERIGNORE },
     { path: "pom.xml", content: pomXml(input) },
     { path: SAMPLE_API_PATH, content: healthApiXml() },
+    { path: EXAMPLE_ENDPOINT_PATH, content: exampleEndpointXml() },
     { path: "Dockerfile", content: dockerfile(input) },
     { path: VALUES_FILE, content: valuesYaml(input.initialTag ?? "") },
     ciFile,

@@ -3,12 +3,16 @@ import YAML from "yaml";
 import { GITHUB_WORKFLOW_PATH, renderGitHubWorkflow } from "../../../components/mi-service/github-workflow";
 import { JENKINSFILE_PATH, renderJenkinsfile } from "../../../components/mi-service/jenkinsfile";
 import { pipelineInput } from "../../../components/mi-service/pipeline";
+import { RESERVED_ENV_NAMES } from "../../../components/mi-service/chart-values";
 import {
   codeowners,
+  EXAMPLE_ENDPOINT_PATH,
+  EXAMPLE_PARAMETER,
   SAMPLE_API_PATH,
   type SeedFilesInput,
   seedFiles,
 } from "../../../components/mi-service/seed-files";
+import { inlineTenants } from "../../support/tenants";
 
 const input: SeedFilesInput = {
   ...pipelineInput({
@@ -102,6 +106,43 @@ describe("mi-service seed files", () => {
       api,
       /<api xmlns="http:\/\/ws\.apache\.org\/ns\/synapse" name="HealthApi" context="\/health">/,
     );
+  });
+
+  it("seeds a $SYSTEM: endpoint example outside the packed project, fed by the tenant file's config", () => {
+    const files = seedFiles(input, "github-actions");
+    const example = file(files, EXAMPLE_ENDPOINT_PATH);
+    assert.ok(!EXAMPLE_ENDPOINT_PATH.startsWith("src/"), "the CAR does not pack it until the team moves it");
+    // Synapse's ResolverFactory reads `$SYSTEM:<name>` with <name> matching [_a-zA-Z0-9]+ (wso2/wso2-synapse).
+    const ref = /uri-template="\$SYSTEM:([_a-zA-Z0-9]+)"/.exec(example);
+    assert.equal(ref?.[1], EXAMPLE_PARAMETER);
+    assert.match(
+      example,
+      /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<!--[\s\S]*-->\n<endpoint xmlns="http:\/\/ws\.apache\.org\/ns\/synapse" name="BackendEndpoint">\n {2}<http [^>]*\/>\n<\/endpoint>\n$/,
+    );
+    assert.ok(
+      !/--/.test(example.slice(example.indexOf("<!--") + 4, example.indexOf("-->"))),
+      "a well-formed comment",
+    );
+    assert.match(example, new RegExp(`config:\\n\\s+dev:  \\{ ${EXAMPLE_PARAMETER}: `));
+    // The name is one a tenant may set in `config` (the loader's rule) and not one the chart reserves.
+    const [tenant] = inlineTenants({
+      "acme-hr.yaml": [
+        "apiVersion: imaas.io/v1alpha1",
+        "kind: Tenant",
+        "metadata: { name: acme-hr, displayName: Acme HR }",
+        "spec:",
+        "  owners: [grace-h]",
+        "  environments: [dev, prod]",
+        "  services:",
+        "    - name: new-hire-flow",
+        "      config:",
+        `        dev: { ${EXAMPLE_PARAMETER}: "https://backend-dev.example.com/api" }`,
+        `        prod: { ${EXAMPLE_PARAMETER}: "https://backend.example.com/api" }`,
+      ].join("\n"),
+    });
+    assert.equal(tenant.services[0].config.prod?.[EXAMPLE_PARAMETER], "https://backend.example.com/api");
+    assert.ok(!RESERVED_ENV_NAMES.has(EXAMPLE_PARAMETER));
+    assert.match(file(files, "README.md"), /## Settings that differ per environment[\s\S]*\$SYSTEM:<NAME>/);
   });
 
   it("explains the developer flow in the README", () => {
