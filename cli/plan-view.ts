@@ -10,6 +10,7 @@ import type { Environment } from "../model/environments";
 import {
   appProjectName,
   applicationName,
+  coordinationDatabaseName,
   namespaceName,
   registryProjectName,
   repositoryName,
@@ -26,7 +27,7 @@ import {
   containerResources,
   serviceNeeds,
 } from "../model/resources";
-import type { TenantSpec } from "../model/spec";
+import { coordinationEnvironments, type TenantSpec } from "../model/spec";
 import type { PlannedResource } from "./plan-engine";
 
 /** Counts of planned resources: the header of the table and `summary` of the JSON are this one object. */
@@ -64,6 +65,11 @@ export interface EnvironmentView {
   readonly mayCall: readonly string[];
   /** External systems the services may call: `10.40.0.0/16:443,8443`. */
   readonly egress: readonly string[];
+  /**
+   * MI's coordination database of the environment, `<database>@<host>:<port>` on the platform's PostgreSQL
+   * (a stateful service runs here and the platform has a coordination server); undefined otherwise.
+   */
+  readonly coordinationDatabase?: string;
 }
 
 export interface ServiceEnvironmentView {
@@ -179,6 +185,11 @@ function environmentView(
     allowFrom: tenant.network.allowFrom.map((t) => namespaceName(t, env)),
     mayCall: tenant.network.callable.map((t) => namespaceName(t, env)),
     egress: tenant.network.egress.map((e) => `${e.cidr}:${e.ports.join(",")}`),
+    ...(cfg.mi.coordination && coordinationEnvironments(tenant).includes(env)
+      ? {
+          coordinationDatabase: `${coordinationDatabaseName(tenant.name, env)}@${cfg.mi.coordination.host}:${cfg.mi.coordination.port}`,
+        }
+      : {}),
   };
 }
 

@@ -49,6 +49,7 @@ function dynamicKind(r: PlannedResource): string | undefined {
   if ("permissions" in i) return "Harbor robot account";
   if ("keepLastPushed" in i) return "Harbor retention policy";
   if ("storageLimitBytes" in i) return "Harbor project";
+  if ("adminUser" in i && "host" in i) return "PostgreSQL coordination database + role";
   return undefined;
 }
 
@@ -110,6 +111,16 @@ export function tenantSummary(t: TenantView, indent = "  "): string[] {
     `${indent}GitHub team ${t.team} · registry project ${t.registryProject} · Argo CD project ${t.appProject} · ${t.counts.resources} resources (${t.counts.protected} protected, ${t.counts.keptOnDelete} kept on delete)`,
     "",
   ];
+  const coordination = t.environments.filter((e) => e.coordinationDatabase);
+  if (coordination.length > 0) {
+    out.splice(
+      2,
+      0,
+      `${indent}MI coordination databases (PostgreSQL, kept on delete): ${coordination
+        .map((e) => `${e.environment} ${e.coordinationDatabase}`)
+        .join(" · ")}`,
+    );
+  }
   out.push(
     ...columns(
       [
