@@ -179,6 +179,13 @@ const CASES: { name: string; input: MIChartInput; branch?: MIBranchValues }[] = 
       extraConfig: { FEATURE_X: "on", SHARED: "tenant" },
     },
   },
+  {
+    // The coordination variant (e2e/chart/coordination.test.ts covers it in depth): here for the checks
+    // every variant must pass (no default credentials, only known deployment.toml keys).
+    name: "stateful prod with a coordination database",
+    input: { ...base, environment: "prod", replicas: 2, coordinationSecretName: "coordination-db" },
+    branch: { image: { tag: "1.4.2-3f9c2ab" } },
+  },
 ];
 
 describe("charts/wso2-mi rendered by helm", function () {
@@ -454,7 +461,7 @@ user.password = "$env{IMAAS_MI_MANAGEMENT_PASSWORD}"`),
         const fromSecret = (ctr: Obj) =>
           Object.fromEntries(
             ctr.env
-              .filter((e: Obj) => e.valueFrom?.secretKeyRef)
+              .filter((e: Obj) => e.valueFrom?.secretKeyRef && e.name.startsWith("IMAAS_MI_"))
               .map((e: Obj) => [e.name, e.valueFrom.secretKeyRef]),
           );
         const credentials = values.security.credentialsSecret;
