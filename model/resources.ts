@@ -30,6 +30,11 @@ export const MIN_SERVICE_MEMORY_BYTES = 512 * 2 ** 20;
 export const NAMESPACE_CONFIGMAPS = 1;
 /** Secrets the platform puts in every namespace: the registry pull secret. */
 export const NAMESPACE_SECRETS = 1;
+/**
+ * Secrets every MI service has in each of its namespaces: the keystore cert-manager writes and the
+ * platform's credentials Secret (components/mi-service/keystore.ts).
+ */
+export const SECRETS_PER_MI_SERVICE = 2;
 
 /** Requests and limits of one MI container, as quantities. */
 export interface ContainerResources {
@@ -184,12 +189,12 @@ export function quotaShortfalls(
       has: `${q.configMaps}`,
     });
   }
-  const secrets = sum(secretsPerService) + NAMESPACE_SECRETS;
+  const secrets = sum(secretsPerService) + needs.length * SECRETS_PER_MI_SERVICE + NAMESPACE_SECRETS;
   if (secrets > q.secrets) {
     out.push({
       field: "secrets",
       largest: needs[needs.length - 1],
-      needs: `${secrets} Secrets (the pull secret and one per service with secrets)`,
+      needs: `${secrets} Secrets (the pull secret, a keystore and a credentials Secret per service, and one per service with secrets)`,
       has: `${q.secrets}`,
     });
   }

@@ -18,6 +18,7 @@ import { CERT_MANAGER_NAMESPACE, internalCaManifests } from "../../../components
 import { type PlannedResource, planProgram } from "../../../cli/plan-engine";
 import { planView } from "../../../cli/plan-view";
 import { renderPlan } from "../../../cli/render";
+import { formatError, loadTenantSources } from "../../../model/load";
 import { INTERNAL_CA } from "../../../model/naming";
 import { platformConfigOf, readStackConfig, SECRET_CONFIG_PLACEHOLDER } from "../../../model/stack-file";
 import { testConfig } from "../../support/mocks";
@@ -134,6 +135,50 @@ describe("MI keystore: Certificate and credentials of a service", () => {
     };
     assert.equal(generatePassword(4, fake), "A9AB");
     assert.equal(calls, 2, "a first draw of only rejected bytes is drawn again");
+  });
+});
+
+describe("quota fit counts the keystore and credentials Secrets", () => {
+  const errorsWith = (secrets: number) => {
+    const cfg = testConfig({
+      quota: {
+        defaults: {
+          cpu: "4",
+          memory: "8Gi",
+          pods: 20,
+          storage: "20Gi",
+          persistentVolumeClaims: 5,
+          services: 10,
+          configMaps: 50,
+          secrets,
+        },
+      },
+    });
+    const text = [
+      "apiVersion: imaas.io/v1alpha1",
+      "kind: Tenant",
+      "metadata: { name: payroll, displayName: Payroll }",
+      "spec:",
+      "  owners: [ana]",
+      "  environments: [dev]",
+      "  services:",
+      "    - name: sync",
+      "    - name: api",
+    ].join("\n");
+    return loadTenantSources([{ file: "payroll.yaml", text }], cfg).errors.map(formatError);
+  };
+
+  it("two services need the pull secret plus two Secrets each: 5 fit, 4 do not", () => {
+    assert.deepEqual(errorsWith(5), []);
+    const errors = errorsWith(4);
+    assert.ok(
+      errors.some((e) =>
+        /in dev the services need up to 5 Secrets \(the pull secret, a keystore and a credentials Secret per service/.test(
+          e,
+        ),
+      ),
+      errors.join("\n"),
+    );
   });
 });
 
