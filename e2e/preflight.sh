@@ -19,4 +19,8 @@ avail_kb="$(free_kb "${gocache:-$HOME}")"
 if [[ "$avail_kb" =~ ^[0-9]+$ && "$avail_kb" -lt $((16 * 1024 * 1024)) && ! -x "$IMAAS_TOOLS_DIR/bin/kube-apiserver" ]]; then
   echo "warning: $((avail_kb / 1024 / 1024)) GB free; a cold tool build needs about 15 GB" >&2
 fi
+# Debian's PostgreSQL (the coordination-database suite): build.sh installs it with apt-get, which needs root.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [[ $(id -u) -ne 0 ]]; then
+  echo "warning: Debian's postgresql is not installed and only root can apt-get it; e2e/tools/build.sh postgres will stop (run: sudo apt-get install postgresql)" >&2
+fi
 echo "preflight: GOCACHE=${gocache:-unset} ($( [[ -d "$gocache" ]] && echo present || echo 'not created yet')), tools in $IMAAS_TOOLS_DIR ($( [[ -d "$IMAAS_TOOLS_DIR" ]] && echo present || echo 'not created yet')), ${avail_kb:-?} kB free"
