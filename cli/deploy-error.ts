@@ -1,4 +1,4 @@
-/** The one error `imaas deploy` raises for user input; every deploy-*.ts module throws it. */
+/** The one error `imaas deploy` raises for user input (the run, its change detection and its targets throw it). */
 import { DiffError } from "./diff-git";
 
 /**

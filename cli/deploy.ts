@@ -2,8 +2,8 @@
  * `imaas deploy`: fans a platform stack's tenant stacks (`<platform>.<tenant>`) out in parallel with
  * Pulumi's Automation API (a LocalWorkspace on the project root, so the real index.ts runs).
  *
- * `runDeploy` ties the parts together over a `DeployEngine`. The parts, one concern each, pure unless
- * said otherwise and tested without an engine:
+ * `runDeploy` ties the parts together over a `DeployEngine`. The parts, one concern each, all tested
+ * without an engine (pure except deploy-git.ts, which runs git, and the real engine):
  * - deploy-git.ts: which tenants changed since a git ref (`tenantChangesFromGit`, `classifyChanges`);
  * - deploy-targets.ts: what to run and what to decommission (`planTargets`);
  * - deploy-stack-file.ts: a tenant stack's config file (`tenantStackFile`);
