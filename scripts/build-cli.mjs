@@ -168,6 +168,14 @@ async function main() {
     keepNames: true,
     plugins: [externalPackages(), sourceDirname(OUTDIR)],
   });
+  // import() of a package (an ES module such as @kubernetes/client-node) through bin/imaas.js's
+  // __imaasImport: it loads this bundle in a vm.Script (for its code cache), where import() needs a flag.
+  const cliFile = join(OUTDIR, "cli.js");
+  const bundled = readFileSync(cliFile, "utf8");
+  writeFileSync(
+    cliFile,
+    bundled.replace(/\bimport\(("[^"./][^"]*")\)/g, "(globalThis.__imaasImport ?? ((s) => import(s)))($1)"),
+  );
   const program = await programFiles(esbuild, "index.ts");
   compileProgram(esbuild, program);
   const sources = new Set([...BUILD_INPUTS, ...program]);
