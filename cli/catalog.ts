@@ -1,5 +1,5 @@
 /**
- * `imaas catalog [dir] [--tenant NAME]... [--stack S] [--format yaml|json] [--out DIR] [--users] [--no-groups]`:
+ * `imaas catalog [dir] [--stack S] [--tenant NAME]... [--format yaml|json] [--out DIR [--check]] [--users] [--no-groups]`:
  * Backstage catalog entities for the tenant files (cli/catalog-entities.ts builds them), each checked
  * with `@backstage/catalog-model`'s own validators — the entity policies the catalog backend applies to
  * every entity it reads (plugins/catalog-backend `CatalogBuilder.buildEntityPolicy`: SchemaValid,
@@ -104,7 +104,6 @@ function allEntities(catalog: Catalog): CatalogEntity[] {
 const describeEntity = (e: CatalogEntity) => `${e.kind} ${e.metadata.name}`;
 
 export interface CatalogRun {
-  readonly stack: string;
   readonly config: PlatformConfig;
   readonly tenants: readonly TenantSpec[];
   readonly groups: boolean;
@@ -275,7 +274,7 @@ export function registerCatalogCommand(
         const selected =
           opts.tenant.length > 0 ? tenants.filter((t) => opts.tenant.includes(t.name)) : tenants;
         const catalog = await validCatalog(
-          { stack: opts.stack, config, tenants: selected, groups: opts.groups, users: opts.users === true },
+          { config, tenants: selected, groups: opts.groups, users: opts.users === true },
           deps.userError,
         );
         if (opts.out !== undefined) {

@@ -241,7 +241,7 @@ describe("imaas catalog: Backstage's validators run (and refuse what Backstage r
     };
     await assert.rejects(
       validCatalog(
-        { stack: "dev", config: dev.config, tenants: [broken], groups: true, users: false },
+        { config: dev.config, tenants: [broken], groups: true, users: false },
         (m) => new Error(m),
       ),
       (err: Error) => {
