@@ -64,7 +64,37 @@ export function loadTenantDir(dir: string, cfg: PlatformConfig, options: LoadOpt
   }
   const errors = found.refused.map((r) => at(r.file, r.message));
   const result = loadTenantSources(found.found, cfg, options);
+  if (errors.length === 0 && result.errors.length === 0) {
+    const ringErrors = ringTenantsWithoutFiles(dir, result.tenants, cfg, options);
+    if (ringErrors.length > 0) return { tenants: [], errors: ringErrors };
+  }
   return { tenants: result.tenants, errors: [...errors, ...result.errors].sort(byPosition) };
+}
+
+/**
+ * A ring naming a tenant that has no file: a typo, or a tenant removed without its ring entry. Checked on
+ * the whole folder of a platform stack only (a tenant stack loads one tenant).
+ */
+function ringTenantsWithoutFiles(
+  dir: string,
+  tenants: readonly TenantSpec[],
+  cfg: PlatformConfig,
+  options: LoadOptions,
+): LoadError[] {
+  if (!cfg.rings || cfg.stack.mode === "tenant") return [];
+  const names = new Set(tenants.map((t) => t.name));
+  return cfg.rings.flatMap((ring) =>
+    ring.tenants === "*"
+      ? []
+      : ring.tenants
+          .filter((t) => !names.has(t))
+          .map((t) =>
+            at(
+              dir,
+              `imaas:rings of stack "${options.stack ?? "the stack"}": ring "${ring.name}" lists tenant "${t}", which has no tenant file here; remove it from the ring or add its file`,
+            ),
+          ),
+  );
 }
 
 interface Parsed {

@@ -259,6 +259,30 @@ export const platformConfigSchema = z
           .describe("Most services one tenant file may declare (each costs 19–30 resources in the plan)"),
       })
       .prefault({}),
+    rings: z
+      .array(
+        z.strictObject({
+          name: k8sName.describe("Name of the ring, e.g. canary"),
+          tenants: z
+            .union([z.literal("*"), z.array(k8sName).min(1)])
+            .describe('Tenants of the ring, or "*" for every tenant no earlier ring lists (last ring only)'),
+          platformRevision: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "Git revision of the platform chart its tenants' Applications use; unset: imaas:argocd.platformRevision",
+            ),
+          miVersion: semver
+            .optional()
+            .describe("MI version its services build on unless they pin one; unset: imaas:mi.defaultVersion"),
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        "Platform upgrade rings in rollout order; every tenant is in exactly one. Unset: every tenant on imaas:argocd.platformRevision and imaas:mi.defaultVersion",
+      ),
     argocd: z
       .strictObject({
         install: z.boolean().default(true),
@@ -504,6 +528,40 @@ export const platformConfigSchema = z
         message: `${cfg.mi.defaultVersion} is not in imaas:mi.versions (${cfg.mi.versions.join(", ")}); add it there`,
       });
     }
+    (cfg.rings ?? []).forEach((ring, i, rings) => {
+      if (rings.findIndex((r) => r.name === ring.name) !== i) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rings", i, "name"],
+          message: `duplicate ring "${ring.name}"`,
+        });
+      }
+      if (ring.tenants === "*" && i !== rings.length - 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rings", i, "tenants"],
+          message: `ring "${ring.name}" takes every other tenant ("*"), so it must be the last ring`,
+        });
+      }
+      if (ring.miVersion !== undefined && !cfg.mi.versions.includes(ring.miVersion)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rings", i, "miVersion"],
+          message: `MI ${ring.miVersion} is not in imaas:mi.versions (${cfg.mi.versions.join(", ")}); add it there first`,
+        });
+      }
+      if (ring.tenants === "*") return;
+      for (const tenant of ring.tenants) {
+        const first = rings.findIndex((r) => r.tenants !== "*" && r.tenants.includes(tenant));
+        if (first !== i) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["rings", i, "tenants"],
+            message: `tenant "${tenant}" is in ring "${rings[first]!.name}" already; a tenant is in exactly one ring`,
+          });
+        }
+      }
+    });
     if (cfg.ci === "jenkins" && !cfg.jenkins) {
       ctx.addIssue({ code: "custom", path: ["jenkins"], message: "ci is jenkins: set imaas:jenkins.url" });
     }
@@ -522,6 +580,34 @@ export type CoordinationConfig = NonNullable<PlatformConfig["mi"]["coordination"
 
 /** Thrown for invalid platform config; the message lists every problem. */
 export class PlatformConfigError extends Error {}
+
+/** A tenant's place in the platform's upgrade rings, and what that ring runs. */
+export interface TenantRing {
+  /** The ring's name; undefined when the stack has no rings. */
+  readonly ring?: string;
+  /** Git revision of the platform chart the tenant's Applications use. */
+  readonly platformRevision: string;
+  /** MI version the tenant's services build on unless they pin one. */
+  readonly miVersion: string;
+}
+
+/**
+ * The ring `tenant` is in (the first that lists it, else a `"*"` ring) and its revisions; undefined when the
+ * stack has rings and none takes the tenant (the loader refuses such a tenant file).
+ */
+export function tenantRing(cfg: PlatformConfig, tenant: string): TenantRing | undefined {
+  const defaults = { platformRevision: cfg.argocd.platformRevision, miVersion: cfg.mi.defaultVersion };
+  if (!cfg.rings) return defaults;
+  const ring =
+    cfg.rings.find((r) => r.tenants !== "*" && r.tenants.includes(tenant)) ??
+    cfg.rings.find((r) => r.tenants === "*");
+  if (!ring) return undefined;
+  return {
+    ring: ring.name,
+    platformRevision: ring.platformRevision ?? defaults.platformRevision,
+    miVersion: ring.miVersion ?? defaults.miVersion,
+  };
+}
 
 /** Parses raw config values (keys without the `imaas:` prefix); throws a PlatformConfigError listing all problems. */
 export function parsePlatformConfig(raw: Record<string, unknown>, source = "stack config"): PlatformConfig {

@@ -3,7 +3,7 @@
  * receive these; they never look at raw files or config.
  */
 import { ENVIRONMENTS, type Environment, inPromotionOrder } from "./environments";
-import type { NamespaceQuota, PlatformConfig } from "./platform-config";
+import { type NamespaceQuota, type PlatformConfig, tenantRing } from "./platform-config";
 import { defaultHost } from "./naming";
 import type { ServiceFile, TenantFile } from "./tenant";
 
@@ -71,6 +71,10 @@ export interface TenantSpec {
   readonly services: readonly ServiceSpec[];
   /** Where the tenant's alerts go; undefined: to the platform's receiver. */
   readonly alerts?: AlertDestinations;
+  /** The platform upgrade ring the tenant is in (imaas:rings); undefined when the stack has none. */
+  readonly ring?: string;
+  /** Git revision of the platform chart the tenant's Applications use (its ring's, else the platform's). */
+  readonly platformRevision: string;
 }
 
 function resolveService(
@@ -78,6 +82,7 @@ function resolveService(
   svc: ServiceFile,
   tenantEnvs: readonly Environment[],
   cfg: PlatformConfig,
+  defaultMiVersion: string,
 ): ServiceSpec {
   const environments = inPromotionOrder(svc.environments ?? tenantEnvs);
   const config: Partial<Record<Environment, Record<string, string>>> = {};
@@ -96,7 +101,7 @@ function resolveService(
     name: svc.name,
     ...(svc.description ? { description: svc.description } : {}),
     environments,
-    miVersion: svc.miVersion ?? cfg.mi.defaultVersion,
+    miVersion: svc.miVersion ?? defaultMiVersion,
     replicas,
     autoscaling,
     resources: {
@@ -153,6 +158,11 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
     const override = t.spec.quota?.[env] ?? {};
     quota[env] = { ...cfg.quota.defaults, ...stripUndefined(override) };
   }
+  // A tenant in no ring (the loader refuses its file) resolves with the platform's defaults.
+  const ring = tenantRing(cfg, t.metadata.name) ?? {
+    platformRevision: cfg.argocd.platformRevision,
+    miVersion: cfg.mi.defaultVersion,
+  };
   return {
     name: t.metadata.name,
     displayName: t.metadata.displayName ?? t.metadata.name,
@@ -167,10 +177,14 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
       callable: [],
       egress: t.spec.network?.egress ?? [],
     },
-    services: (t.spec.services ?? []).map((s) => resolveService(t.metadata.name, s, environments, cfg)),
+    services: (t.spec.services ?? []).map((s) =>
+      resolveService(t.metadata.name, s, environments, cfg, ring.miVersion),
+    ),
     ...(t.spec.alerts
       ? { alerts: { email: t.spec.alerts.email ?? [], webhooks: t.spec.alerts.webhooks ?? [] } }
       : {}),
+    ...(ring.ring ? { ring: ring.ring } : {}),
+    platformRevision: ring.platformRevision,
   };
 }
 

@@ -8,7 +8,7 @@
 import { egressProblem, parseCidr } from "./egress";
 import type { Environment } from "./environments";
 import type { NamespaceQuota, PlatformConfig } from "./platform-config";
-import { clusterFor } from "./platform-config";
+import { clusterFor, tenantRing } from "./platform-config";
 import { bytesOf, cpuMillicores } from "./quantity";
 import { ROLLOUT_SURGE, quotaShortfalls, serviceNeeds } from "./resources";
 import type { TenantSpec } from "./spec";
@@ -40,6 +40,18 @@ export function tenantRules(file: TenantFile, spec: TenantSpec, ctx: RuleContext
     ...quotaFit(file, spec, ctx),
     ...egress(file, spec, ctx),
     ...statefulReplicas(file, spec, ctx),
+    ...ringMembership(file, ctx),
+  ];
+}
+
+/** With upgrade rings, every tenant is in one: else no ring would ever roll the platform out to it. */
+function ringMembership(file: TenantFile, ctx: RuleContext): Finding[] {
+  if (!ctx.cfg.rings || tenantRing(ctx.cfg, file.metadata.name)) return [];
+  return [
+    {
+      path: ["metadata", "name"],
+      message: `tenant "${file.metadata.name}" is in no ring of ${stackKey(ctx, "rings")} (${ctx.cfg.rings.map((r) => r.name).join(", ")}): ask the platform admins to add it to one, or to end the rings with tenants: "*"`,
+    },
   ];
 }
 

@@ -159,7 +159,7 @@ export class MIService extends pulumi.ComponentResource {
           env,
           argocdNamespace: cfg.argocd.namespace,
           platformRepo: cfg.argocd.platformRepo,
-          platformRevision: cfg.argocd.platformRevision,
+          platformRevision: tenant.platformRevision,
           serviceRepoUrl: this.repositoryUrl,
           platformValues: buildMIChartValues({
             tenant: tenant.name,

@@ -73,6 +73,10 @@ describe("platform config: documented keys and secrets", () => {
         oidc: { issuer: "https://sso.imaas.test", clientId: "argocd", groupsClaim: "groups" },
         prodSyncWindow: { schedule: "0 6 * * 1-5", duration: "10h" },
       },
+      rings: [
+        { name: "canary", tenants: ["payroll"], platformRevision: "v2.0.0", miVersion: "4.4.0" },
+        { name: "broad", tenants: "*" },
+      ],
     };
     for (const key of schemaKeys) assert.ok(key in set, `the test does not set ${key}`);
     const config: Record<string, string> = {};
