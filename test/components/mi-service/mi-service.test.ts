@@ -186,7 +186,13 @@ describe("MIService (GitHub Actions)", () => {
     );
     const hosts = r.ofType(T.ingress).map((i) => i.inputs.spec.rules[0].host);
     assert.deepEqual(hosts, ["salary-sync.payroll.dev.imaas.test", "salary-sync.payroll.imaas.example.com"]);
-    assert.equal(r.ofType(T.certificate).length, 2);
+    // The public endpoints' certificates (each service also has a keystore Certificate per environment).
+    assert.equal(r.ofType(T.certificate).filter((c) => c.inputs.spec.secretName.endsWith("-tls")).length, 2);
+    assert.equal(
+      r.ofType(T.certificate).filter((c) => c.inputs.metadata.name.endsWith("-mi-keystore")).length,
+      5,
+      "salary-sync in dev, test, prod and payslip-api in dev, prod",
+    );
     assert.equal(
       r.ofType(T.externalSecret).filter((x) => x.inputs.metadata.labels["imaas.io/service"] === "payslip-api")
         .length,
