@@ -131,6 +131,26 @@ driver = "org.postgresql.Driver"
     assert.equal(d.spec.replicas, 3);
   });
 
+  it("a branch's extraConfig cannot pin the node id of a coordinated service (every replica would share it)", () => {
+    const objs = parseAllDocuments(
+      helm([
+        { ...buildInitialBranchValues(stateful), extraConfig: { nodeId: "fixed", OTHER: "x" } },
+        buildMIChartValues(stateful),
+      ]),
+    )
+      .map((d) => d.toJS() as Obj)
+      .filter((o) => o !== null);
+    const env: Obj[] = container(objs).env;
+    assert.deepEqual(
+      env.filter((e) => e.name === "nodeId"),
+      [{ name: "nodeId", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+    );
+    assert.ok(
+      env.some((e) => e.name === "OTHER" && e.value === "x"),
+      "other extraConfig still passes",
+    );
+  });
+
   it("a stateless service: no datasource, no nodeId, no coordination variables", () => {
     const objs = render(base);
     assert.doesNotMatch(toml(objs), /WSO2_COORDINATION_DB|datasource/);
