@@ -113,6 +113,10 @@ export interface TenantView {
   readonly team: string;
   readonly registryProject: string;
   readonly appProject: string;
+  /** The platform upgrade ring the tenant is in (imaas:rings), when the stack has rings. */
+  readonly ring?: string;
+  /** Git revision of the platform chart its Applications use (its ring's, else the platform's). */
+  readonly platformRevision: string;
   readonly environments: readonly EnvironmentView[];
   readonly services: readonly ServiceView[];
   readonly counts: { readonly resources: number; readonly protected: number; readonly keptOnDelete: number };
@@ -281,6 +285,8 @@ export function planView(input: {
       team: teamName(t.name),
       registryProject: registryProjectName(t.name),
       appProject: appProjectName(t.name),
+      ...(t.ring ? { ring: t.ring } : {}),
+      platformRevision: t.platformRevision,
       environments: t.environments.map((env) =>
         environmentView(t, env, input.config, protectedNs(namespaceName(t.name, env))),
       ),

@@ -9,9 +9,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { planProgram } from "../../cli/plan-engine";
+import { planView } from "../../cli/plan-view";
+import { tenantSummary } from "../../cli/render";
 import { formatError, loadTenantDir, loadTenantSources } from "../../model/load";
 import { applicationName } from "../../model/naming";
-import { tenantRing } from "../../model/platform-config";
+import { platformConfigFromEntries, tenantRing } from "../../model/platform-config";
 import { readStackConfig } from "../../model/stack-file";
 import { testConfig } from "../support/mocks";
 
@@ -130,15 +132,16 @@ describe("rings: the rollout order of platform upgrades", () => {
   it("plan: each tenant's Applications use its ring's platform chart revision", async function () {
     this.timeout(120_000);
     const stack = readStackConfig(ROOT, "dev");
+    const config = {
+      ...stack.values,
+      "imaas:rings": JSON.stringify([
+        { name: "canary", tenants: ["payroll"], platformRevision: "v2.0.0-rc.1" },
+        { name: "broad", tenants: "*" },
+      ]),
+    };
     const { resources } = await planProgram({
       stack: "dev",
-      config: {
-        ...stack.values,
-        "imaas:rings": JSON.stringify([
-          { name: "canary", tenants: ["payroll"], platformRevision: "v2.0.0-rc.1" },
-          { name: "broad", tenants: "*" },
-        ]),
-      },
+      config,
       secretKeys: stack.secretKeys,
       tenantsDir: join(ROOT, "tenants"),
     });
@@ -153,5 +156,20 @@ describe("rings: the rollout order of platform upgrades", () => {
     assert.equal(revisionOf(applicationName("payroll", "salary-sync", "dev")), "v2.0.0-rc.1");
     const platform = JSON.parse(stack.values["imaas:argocd"] ?? "{}").platformRevision ?? "main";
     assert.equal(revisionOf(applicationName("logistics", "shipment-tracker", "dev")), platform);
+    // The reviewer's view says which ring each tenant is in and which chart revision it gets.
+    const cfg = platformConfigFromEntries(config, "test");
+    const view = planView({
+      stack: "dev",
+      config: cfg,
+      tenants: loadTenantDir(join(ROOT, "tenants"), cfg).tenants,
+      resources,
+    });
+    const payroll = view.tenants.find((t) => t.name === "payroll")!;
+    assert.equal(payroll.ring, "canary");
+    assert.equal(payroll.platformRevision, "v2.0.0-rc.1");
+    assert.match(tenantSummary(payroll).join("\n"), /platform chart v2\.0\.0-rc\.1 \(ring canary\)/);
+    const logistics = view.tenants.find((t) => t.name === "logistics")!;
+    assert.equal(logistics.ring, "broad");
+    assert.equal(logistics.platformRevision, platform);
   });
 });
