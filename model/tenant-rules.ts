@@ -163,7 +163,13 @@ function quotaFit(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding
     const q = spec.quota[env];
     if (!q) continue;
     const needs = serviceNeeds(spec.services, env);
-    const secretsOf = (i: number) => (spec.services[i].secrets.length > 0 ? 1 : 0);
+    // The environment's coordination-db Secret (stateful services with a coordination server) counts once,
+    // against its first stateful service.
+    const coordinated = ctx.cfg.mi.coordination
+      ? spec.services.findIndex((s) => s.stateful && s.environments.includes(env))
+      : -1;
+    const secretsOf = (i: number) =>
+      (spec.services[i].secrets.length > 0 ? 1 : 0) + (i === coordinated ? 1 : 0);
     for (const s of quotaShortfalls(needs, q, (n) => secretsOf(n.index))) {
       const written =
         file.spec.quota?.[env]?.[s.field as keyof NonNullable<typeof file.spec.quota>[Environment]];

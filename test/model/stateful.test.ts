@@ -75,6 +75,29 @@ describe("stateful services and the coordination server", () => {
     );
   });
 
+  it("the environment's coordination-db Secret counts against the tenant's Secret quota", () => {
+    const text = tenant(
+      "    - name: poller\n      stateful: true\n      environments: [dev]\n      replicas: { dev: 1 }\n      secrets: [API_KEY]\n    - name: api\n      environments: [dev]\n",
+    );
+    const defaults = {
+      cpu: "4",
+      memory: "8Gi",
+      pods: 20,
+      storage: "20Gi",
+      persistentVolumeClaims: 5,
+      services: 10,
+      configMaps: 50,
+      secrets: 6,
+    };
+    // 1 namespace Secret + 2 per MI service + 1 for poller's secrets = 6: fits without coordination …
+    assert.deepEqual(errorsOf(text, testConfig({ quota: { defaults } })), []);
+    // … and the coordination-db Secret makes 7.
+    assert.match(
+      errorsOf(text, testConfig({ quota: { defaults }, mi: { coordination: COORDINATION } })).join("\n"),
+      /in dev the services need up to 7 Secrets .*the dev quota's secrets is 6/,
+    );
+  });
+
   it("stateful must be a boolean (schema), and the editor schema describes it", () => {
     assert.match(
       errorsOf(tenant('    - name: sync\n      stateful: "yes"\n')).join("\n"),
