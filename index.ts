@@ -202,7 +202,7 @@ function tenantOfStack(config: PlatformConfig, tenants: readonly TenantSpec[]): 
   if (!tenant) {
     throw new pulumi.RunError(
       `stack ${pulumi.getStack()} is the tenant stack of "${name}", but tenants/${name}.yaml does not exist; ` +
-        "restore the file, or decommission the tenant deliberately (README: Decommissioning a tenant)",
+        "restore the file, or decommission the tenant deliberately (docs/operating.md: Decommissioning a tenant)",
     );
   }
   return tenant;

@@ -331,7 +331,7 @@ const label = (r: PlannedResource) => {
 export function consequenceText(r: PlannedResource): string {
   switch (deleteConsequence(r)) {
     case "refused":
-      return "will be REFUSED by protect (decommission deliberately: see README)";
+      return "will be REFUSED by protect (decommission deliberately: see docs/operating.md)";
     case "kept":
       // retainOnDelete skips the provider's delete, so the repository is neither deleted nor archived.
       return isRepository(r)

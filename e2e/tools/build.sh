@@ -34,7 +34,7 @@ PROMETHEUS_APP_VERSION=3.16.0
 ALERTMANAGER_VERSION=v0.35.0
 PROM_LABEL_PROXY_VERSION=v0.11.1
 ACTIONLINT_VERSION=v1.7.12
-OTELCOL_VERSION=v0.149.0         # = OTEL_COLLECTOR_VERSION in components/observability/values.ts
+OTELCOL_VERSION=v0.149.0         # = OTEL_COLLECTOR_VERSION in components/observability/values/otel-collector.ts
 ARGOCD_VERSION=v3.2.11           # matches e2e/tools/argocd/go.mod; its CRDs below are the same release
 ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol)
 

@@ -116,7 +116,7 @@ describe("diffPlans / describeDiff (pure)", () => {
     const text = describeDiff(diff);
     assert.match(
       text,
-      /Namespace payroll-prod.*: will be REFUSED by protect \(decommission deliberately: see README\)/,
+      /Namespace payroll-prod.*: will be REFUSED by protect \(decommission deliberately: see docs\/operating\.md\)/,
     );
     assert.match(text, /WARNING: 1 protected resource/);
   });
