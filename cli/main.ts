@@ -14,6 +14,7 @@ import { registerDeployCommand } from "./deploy-command";
 import { registerReleaseCommands } from "./release-command";
 import { registerRotateCommand } from "./rotate";
 import { registerStatusCommand, StatusExit } from "./status-command";
+import { registerUpgradeCommand } from "./upgrade-command";
 import { DiffError, registerDiffCommand } from "./diff-command";
 import { planProgram } from "./plan-engine";
 import { planView } from "./plan-view";
@@ -213,6 +214,10 @@ export function buildProgram(io: Io): Command {
   });
   registerReleaseCommands(program, io, {
     loadTenants: (path, stack, isDefault) => loadValidTenants(path, stack, isDefault, "read"),
+    userError: (message) => new UserError(message),
+  });
+  registerUpgradeCommand(program, io, {
+    loadTenants: (path, stack, isDefault) => loadValidTenants(path, stack, isDefault, "upgraded"),
     userError: (message) => new UserError(message),
   });
   registerCatalogCommand(program, io, {

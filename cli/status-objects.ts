@@ -5,6 +5,8 @@
  */
 export interface ArgoSource {
   readonly repoURL?: string;
+  /** The branch, tag or commit the source is synced to (the platform chart's: its ring's revision). */
+  readonly targetRevision?: string;
   /** Set on a source that only provides value files to another (`$values/...`). */
   readonly ref?: string;
 }

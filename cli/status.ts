@@ -119,6 +119,8 @@ export interface ServiceStatus {
     readonly revisions: readonly {
       readonly repoURL: string;
       readonly revision: string;
+      /** What the source asks for (a branch, tag or commit), when the Application says. */
+      readonly targetRevision?: string;
       readonly ref?: string;
     }[];
     /** The last sync operation: its phase (Succeeded, Failed, Error, Running) and message. */
@@ -260,6 +262,7 @@ export function evaluate(
   const revisions = revs.map((revision, i) => ({
     repoURL: sources[i]?.repoURL ?? "",
     revision,
+    ...(sources[i]?.targetRevision ? { targetRevision: sources[i]!.targetRevision! } : {}),
     ...(sources[i]?.ref ? { ref: sources[i]!.ref! } : {}),
   }));
   const op = status?.operationState;
