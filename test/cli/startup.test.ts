@@ -62,6 +62,12 @@ describe("compiled CLI (dist/, bin/imaas.js)", function () {
     assert.equal(r.status, 0, `build failed: ${r.stderr}`);
   }
 
+  /** What `npm ci` runs after installing (npm's `prepare` lifecycle script), as CI does before `npx imaas`. */
+  function npmPrepare(): void {
+    const r = spawnSync("npm", ["run", "--silent", "prepare"], { cwd: copy, encoding: "utf8" });
+    assert.equal(r.status, 0, `npm run prepare failed: ${r.stderr}`);
+  }
+
   /** Runs bin/imaas.js in the copy; `fromSource` forces the tsx path. */
   function imaas(args: string[], fromSource = false): Run {
     const out = join(copy, `.loaded-${process.hrtime.bigint()}.json`);
@@ -102,14 +108,14 @@ describe("compiled CLI (dist/, bin/imaas.js)", function () {
       hook,
       'process.on("exit", () => require("node:fs").writeFileSync(process.env.IMAAS_TEST_LOADED, JSON.stringify(Object.keys(require.cache))));\n',
     );
-    build();
+    npmPrepare();
   });
 
   after(() => {
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
-  it("a fresh build is used: its manifest lists the CLI's and the program's sources", () => {
+  it("npm's prepare script (run by npm ci) builds dist/, used at once: its manifest lists the CLI's and the program's sources", () => {
     assert.deepEqual(distState(join(copy, "dist")), { fresh: true });
     const manifest = JSON.parse(readFileSync(join(copy, "dist", "manifest.json"), "utf8")) as {
       inputs: Record<string, unknown>;
