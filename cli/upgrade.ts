@@ -134,13 +134,20 @@ export function moveRingInStackFile(text: string, ring: string, to: string): str
     const last = map.items[map.items.length - 1]?.value as YAML.Node | undefined;
     if (!first?.range || !last?.range) throw new UpgradeError(`ring "${ring}" is empty in the stack file`);
     const indent = first.range[0] - (text.lastIndexOf("\n", first.range[0] - 1) + 1);
-    const end = last.range[1];
+    // A block value's range runs to the next item's indentation: insert after its last character.
+    const end = text.slice(0, last.range[1]).trimEnd().length;
     out = `${text.slice(0, end)}\n${" ".repeat(indent)}platformRevision: ${value}${text.slice(end)}`;
   }
   // The edit must be exactly the one intended.
   const expected = doc.toJS() as { config: Record<string, { platformRevision?: string }[]> };
   expected.config["imaas:rings"]![index]!.platformRevision = to;
-  if (JSON.stringify(YAML.parse(out)) !== JSON.stringify(expected)) {
+  let reparsed: unknown;
+  try {
+    reparsed = YAML.parse(out);
+  } catch {
+    reparsed = undefined;
+  }
+  if (JSON.stringify(reparsed) !== JSON.stringify(expected)) {
     throw new UpgradeError(
       `could not set ring "${ring}"'s platformRevision in the stack file safely: edit it by hand`,
     );

@@ -210,6 +210,13 @@ describe("imaas upgrade: rings move one by one, gated on the earlier rings' heal
       moveRingInStackFile(out, "canary", "v3.0.0"),
       /- name: canary # first\n {6}tenants: \[alpha\]\n {6}platformRevision: v3\.0\.0/,
     );
+    // A ring whose last value is a block sequence (as YAML libraries write it): the key goes after it.
+    const block =
+      'config:\n  imaas:rings:\n    - name: canary\n      tenants:\n        - alpha\n    - name: broad\n      tenants: "*"\n';
+    assert.equal(
+      moveRingInStackFile(block, "canary", "v2.0.0"),
+      block.replace("        - alpha\n", "        - alpha\n      platformRevision: v2.0.0\n"),
+    );
     assert.throws(() => moveRingInStackFile(text, "late", "v2"), /has no ring "late"/);
     assert.throws(
       () => moveRingInStackFile("config:\n  imaas:domain: x\n", "canary", "v2"),
