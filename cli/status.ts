@@ -119,7 +119,11 @@ export interface ServiceStatus {
     readonly revisions: readonly {
       readonly repoURL: string;
       readonly revision: string;
-      /** What the source asks for (a branch, tag or commit), when the Application says. */
+      readonly ref?: string;
+    }[];
+    /** What each source asks for, from the Application's spec (present even when no sync has happened). */
+    readonly sources?: readonly {
+      readonly repoURL: string;
       readonly targetRevision?: string;
       readonly ref?: string;
     }[];
@@ -262,7 +266,6 @@ export function evaluate(
   const revisions = revs.map((revision, i) => ({
     repoURL: sources[i]?.repoURL ?? "",
     revision,
-    ...(sources[i]?.targetRevision ? { targetRevision: sources[i]!.targetRevision! } : {}),
     ...(sources[i]?.ref ? { ref: sources[i]!.ref! } : {}),
   }));
   const op = status?.operationState;
@@ -338,6 +341,15 @@ export function evaluate(
       ...(status?.sync?.status ? { sync: status.sync.status } : {}),
       ...(status?.health?.status ? { health: status.health.status } : {}),
       revisions,
+      ...(app
+        ? {
+            sources: sources.map((src) => ({
+              repoURL: src.repoURL ?? "",
+              ...(src.targetRevision ? { targetRevision: src.targetRevision } : {}),
+              ...(src.ref ? { ref: src.ref } : {}),
+            })),
+          }
+        : {}),
       ...(op?.phase
         ? {
             operation: {

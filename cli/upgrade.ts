@@ -44,7 +44,7 @@ export function ringStates(cfg: PlatformConfig, tenants: readonly TenantSpec[], 
 export function blocking(s: ServiceStatus, platformRepo: string, to: string): string | undefined {
   if (s.unreadable) return `cluster unreadable: ${s.unreadable}`;
   if (!s.application.found) return "no Application";
-  const chart = s.application.revisions.find((r) => r.repoURL === platformRepo && !r.ref);
+  const chart = (s.application.sources ?? []).find((r) => r.repoURL === platformRepo && !r.ref);
   if (chart?.targetRevision !== to) {
     return `platform chart at ${chart?.targetRevision ?? "an unknown revision"}, not ${to} yet (pulumi up not applied?)`;
   }
@@ -53,7 +53,20 @@ export function blocking(s: ServiceStatus, platformRepo: string, to: string): st
   if (s.application.health !== "Healthy") why.push(`health ${s.application.health ?? "unknown"}`);
   if (why.length === 0) return undefined;
   const detail = s.syncErrors[0] ?? s.problems[0];
-  return `${why.join(", ")}${detail ? `: ${detail}` : ""}`;
+  return `${why.join(", ")}${detail ? `: ${briefly(detail)}` : ""}`;
+}
+
+/**
+ * One line of an Argo CD error: its kind, then the innermost error (Argo CD wraps Helm's message in the
+ * repo-server's, the gRPC call's and the comparison's): `ComparisonError: execution error at (…): <why>`.
+ */
+export function briefly(message: string): string {
+  const kind = /^([A-Za-z]+Error):/.exec(message)?.[1];
+  const at = message.lastIndexOf("Error: ");
+  const inner = (at >= 0 ? message.slice(at + "Error: ".length) : message).split("\n")[0]!.trim();
+  return kind && !inner.startsWith(kind) && at > kind.length
+    ? `${kind}: ${inner}`
+    : message.split("\n")[0]!.trim();
 }
 
 export type UpgradeDecision =

@@ -93,8 +93,8 @@ export async function stopGitOps(): Promise<void> {
   }
 }
 
-/** `pulumi up` of stack `sandbox` on the repo's tenants, with the sandbox's stack file. */
-async function pulumiUp(): Promise<void> {
+/** `pulumi up` of stack `sandbox` on the repo's tenants, with the sandbox's stack file (or `configFile`). */
+export async function pulumiUp(configFile?: string): Promise<void> {
   const { ctx } = gitops();
   const pulumiCommand = await PulumiCommand.get({ root: ctx.toolsDir, skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
@@ -109,7 +109,7 @@ async function pulumiUp(): Promise<void> {
       },
     },
   );
-  await stack.up({ configFile: sandboxStackFilePath(ctx.dir), color: "never" });
+  await stack.up({ configFile: configFile ?? sandboxStackFilePath(ctx.dir), color: "never" });
 }
 
 // --- Kubernetes ---------------------------------------------------------------------------------------

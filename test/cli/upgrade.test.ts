@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { ServiceStatus } from "../../cli/status";
 import {
   blocking,
+  briefly,
   decide,
   gatingTenants,
   moveRingInStackFile,
@@ -55,14 +56,11 @@ function status(
       found: o.found ?? true,
       sync: o.sync ?? "Synced",
       health: o.health ?? "Healthy",
-      revisions: [
-        { repoURL: REPO, revision: "0123abcd", targetRevision: o.chart ?? "v2.0.0" },
-        {
-          repoURL: `https://github.com/acme/${tenant}-sync.git`,
-          revision: "4567ef01",
-          targetRevision: "dev",
-          ref: "values",
-        },
+      // A failed comparison records no synced revisions; what the sources ask for is in the spec.
+      revisions: [],
+      sources: [
+        { repoURL: REPO, targetRevision: o.chart ?? "v2.0.0" },
+        { repoURL: `https://github.com/acme/${tenant}-sync.git`, targetRevision: "dev", ref: "values" },
       ],
     },
     deployment: { name: "sync", found: true },
@@ -175,6 +173,17 @@ describe("imaas upgrade: rings move one by one, gated on the earlier rings' heal
       /cluster unreadable/,
     );
     assert.equal(blocking(status("a"), REPO, "v2.0.0"), undefined);
+  });
+
+  it("an Argo CD error is cut to its kind and Helm's own message", () => {
+    const argo =
+      "Failed to load target state: failed to generate manifest for source 1 of 2: rpc error: code = Unknown desc = failed to execute helm template command: `helm template . --name-template x` failed exit status 1: Error: execution error at (wso2-mi/templates/deployment.yaml:1:4): deliberately broken\n\nUse --debug flag to render out invalid YAML";
+    assert.equal(
+      briefly(`ComparisonError: ${argo}`),
+      "ComparisonError: execution error at (wso2-mi/templates/deployment.yaml:1:4): deliberately broken",
+    );
+    assert.equal(briefly("ComparisonError: template: broken"), "ComparisonError: template: broken");
+    assert.equal(briefly("0 of 1 replicas ready"), "0 of 1 replicas ready");
   });
 
   it("rings move in order: a later ring on the target before an earlier one is refused", () => {
