@@ -30,7 +30,7 @@ import { kubeconfigPath, kubectl } from "../sandbox/parts/control-plane";
 import { startParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
 import { artifacts, freeLoopbackPort } from "./hooks";
-import { answers, listenLoopback, logTail, type Proc, start, stop, waitFor } from "./processes";
+import { answers, logTail, type Proc, start, stop, waitFor } from "./processes";
 import { bin, ROOT, TOOLS_DIR } from "./tools";
 
 type Obj = Record<string, any>;
@@ -50,8 +50,19 @@ const UNKNOWN_ADDRESS = "127.77.0.250"; // no pod has it
  * `grpc-status` trailer): answers every Export with an empty response, which is a valid
  * ExportTraceServiceResponse.
  */
-function traceSink(received: Export[]): http2.Http2Server {
+function traceSink(received: Export[]): { server: http2.Http2Server; close: () => Promise<void> } {
   const server = http2.createServer();
+  // HTTP/2 sessions outlive their streams and a server's close waits for them: `close` ends them too.
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const session of sessions) session.destroy();
+    });
   server.on("stream", (stream, headers) => {
     const chunks: Buffer[] = [];
     stream.on("data", (c: Buffer) => chunks.push(c));
@@ -72,7 +83,7 @@ function traceSink(received: Export[]): http2.Http2Server {
       stream.end(Buffer.alloc(5));
     });
   });
-  return server;
+  return { server, close };
 }
 
 /** POSTs one span (OTLP/HTTP JSON) from `from`, a pod's loopback address; resolves with the status code. */
@@ -146,6 +157,7 @@ describe("trace routing: the generated collector config on a real collector, pod
   };
   let parts: Part[] = [];
   let collector: Proc | undefined;
+  let sink: ReturnType<typeof traceSink> | undefined;
   let httpPort = 0;
   const received: Export[] = [];
   /** tenant → the namespace and loopback address of its pod. */
@@ -203,7 +215,15 @@ describe("trace routing: the generated collector config on a real collector, pod
     }
 
     // The stand-in trace backend, and the generated config pointed at loopback.
-    const sinkPort = await listenLoopback(traceSink(received));
+    sink = traceSink(received);
+    const { server } = sink;
+    const sinkPort = await new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => {
+        const addr = server.address();
+        resolve(typeof addr === "object" && addr ? addr.port : 0);
+      });
+    });
     const config = structuredClone(artifacts().collector[CLUSTER]?.config) as Obj;
     assert.ok(config, `no collector config for ${CLUSTER}`);
     assert.equal(config.processors.k8sattributes.auth_type, "serviceAccount");
@@ -262,6 +282,8 @@ describe("trace routing: the generated collector config on a real collector, pod
   after(async function () {
     this.timeout(120_000);
     if (collector) await stop(collector);
+    // Closed here, with every session: an open server would keep mocha from exiting.
+    await sink?.close();
     await stopParts(ctx, parts).catch(() => undefined);
     if (!process.env.IMAAS_E2E_KEEP_LOGS) rmSync(base, { recursive: true, force: true });
   });
