@@ -5,7 +5,6 @@
  * runs in the sandbox, and the rollback only asks whether the registry still holds a manifest.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import "./hooks";
@@ -23,6 +22,7 @@ import {
   describeApp,
   gitops,
   hardRefresh,
+  imaasIn,
   kubectlJson,
   merge,
   ROOT,
@@ -83,22 +83,9 @@ describe(`imaas rollback with the real Argo CD ${ARGOCD_VERSION}`, function () {
 
   /** The imaas command as a platform admin runs it from a checkout holding the sandbox's stack file. */
   const imaas = (...args: string[]) =>
-    new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [join(ROOT, "bin/imaas.js"), ...args, "--stack", SANDBOX_STACK, "--dir", TENANTS_DIR],
-        {
-          cwd: project,
-          encoding: "utf8",
-          timeout: 120_000,
-          env: {
-            ...process.env,
-            IMAAS_REGISTRY_USERNAME: CREDS.username,
-            IMAAS_REGISTRY_PASSWORD: CREDS.password,
-          },
-        },
-        (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, out, err: errOut }),
-      );
+    imaasIn(project, args, {
+      IMAAS_REGISTRY_USERNAME: CREDS.username,
+      IMAAS_REGISTRY_PASSWORD: CREDS.password,
     });
 
   before(async () => {

@@ -4,7 +4,7 @@
  * `sandbox` with the sandbox's stack file (Git URLs pointing at the local repos), and Argo CD syncs what
  * it created. Helpers read Applications, push to the local repos as a developer or CI would, and wait.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -257,4 +257,26 @@ export function revertLast(url: string, branch: string): string {
   git(dir, ["revert", "--no-edit", ...(parents > 1 ? ["-m", "1"] : []), "HEAD"], work);
   git(dir, ["push", "--quiet", "origin", branch], work);
   return git(dir, ["rev-parse", "HEAD"], work).trim();
+}
+
+// --- The imaas command ----------------------------------------------------------------------------------
+
+/**
+ * The imaas command as a platform admin runs it from `cwd` (a checkout holding the sandbox's stack file),
+ * on stack `sandbox` and the repo's tenants. Spawned without blocking: loopback stand-ins (a registry)
+ * answer from this process.
+ */
+export function imaasIn(
+  cwd: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "bin/imaas.js"), ...args, "--stack", SANDBOX_STACK, "--dir", TENANTS_DIR],
+      { cwd, encoding: "utf8", timeout: 120_000, env: { ...process.env, ...env } },
+      (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, out, err: errOut }),
+    );
+  });
 }

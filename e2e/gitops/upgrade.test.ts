@@ -6,7 +6,6 @@
  * Application becomes Healthy without nodes (the unit tests cover that decision).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -22,6 +21,7 @@ import {
   describeApp,
   gitops,
   hardRefresh,
+  imaasIn,
   pulumiUp,
   ROOT,
   TENANTS_DIR,
@@ -38,19 +38,7 @@ describe(`imaas upgrade with the real Argo CD ${ARGOCD_VERSION}`, function () {
   let stackFile: string;
 
   const imaas = (...args: string[]) =>
-    new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [join(ROOT, "bin/imaas.js"), ...args, "--stack", SANDBOX_STACK, "--dir", TENANTS_DIR],
-        {
-          cwd: project,
-          encoding: "utf8",
-          timeout: 120_000,
-          env: { ...process.env, KUBECONFIG: join(gitops().ctx.dir, "kubeconfig") },
-        },
-        (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, out, err: errOut }),
-      );
-    });
+    imaasIn(project, args, { KUBECONFIG: join(gitops().ctx.dir, "kubeconfig") });
 
   before(() => {
     const { ctx, work } = gitops();
