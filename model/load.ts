@@ -236,7 +236,8 @@ function parseOne(source: TenantSource, errors: LoadError[]): Parsed | undefined
         const message =
           issue.code === "invalid_type" && /received undefined$/.test(issue.message)
             ? `required: add ${String(path[path.length - 1] ?? "it")} (see tenants/README.md)`
-            : issue.message;
+            : // YAML's `.nan` parses to NaN: name what the file says, not the parser's value.
+              issue.message.replace(/received NaN$/, "received .nan (YAML's not-a-number)");
         errors.push(positioned(file, lines, nearestNode(doc, path), dotted(path), message));
       }
     }

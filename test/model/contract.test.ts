@@ -364,6 +364,20 @@ describe("contract: environments the stack hosts", () => {
   });
 });
 
+describe("contract: what the file says, in the message", () => {
+  it("a .nan where a mapping belongs is named as YAML writes it (found by the property test)", () => {
+    const errors = errorsOf({ "payroll.yaml": tenant("  owners: [ana]\n  network: .nan\n") });
+    assert.ok(
+      errors.some((e) => /:7:12: spec\.network: .*received \.nan \(YAML's not-a-number\)/.test(e)),
+      errors.join("\n"),
+    );
+    assert.ok(
+      errors.every((e) => !/NaN/.test(e)),
+      errors.join("\n"),
+    );
+  });
+});
+
 describe("contract: supported MI versions", () => {
   it("a service's miVersion must be one the platform builds a base image for", () => {
     refused(
