@@ -6,14 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export IMAAS_TOOLS_DIR="${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}"
 
-declare -a timings=()
-step() {
-  local name="$1"; shift
-  printf '\n== %s  (%s)\n' "$name" "$(date -u +%H:%M:%S)"
-  local t=$SECONDS
-  "$@"
-  timings+=("$(printf '%-28s %4d s' "$name" $((SECONDS - t)))")
-}
+# step NAME LIMIT_SECONDS COMMAND... (e2e/ci-step.sh): each step with a time limit and its timing.
+source e2e/ci-step.sh
 report() {
   local rc=$?
   printf '\n== e2e timings\n'
@@ -24,12 +18,12 @@ trap report EXIT
 
 bash e2e/preflight.sh
 
-step "tools (e2e/tools/build.sh)" bash e2e/tools/build.sh
-step "npm run test:chart" npm run test:chart
-step "npm run test:telemetry (promtool, amtool, otelcol validate, actionlint, Alertmanager, Prometheus + prom-label-proxy, LuaJIT)" npm run test:telemetry
+step "tools (e2e/tools/build.sh)" 4500 bash e2e/tools/build.sh
+step "npm run test:chart" 600 npm run test:chart
+step "npm run test:telemetry (promtool, amtool, otelcol validate, actionlint, Alertmanager, Prometheus + prom-label-proxy, LuaJIT)" 900 npm run test:telemetry
 # the command of `npm run test:e2e` (so this works before package.json names it)
-step "test:e2e (lifecycle)" npx mocha 'e2e/lifecycle/**/*.test.ts'
-step "npm run test:gitops (the real Argo CD v3.2.11 on the local Git world)" npx mocha 'e2e/gitops/**/*.test.ts'
+step "test:e2e (lifecycle)" 1800 npx mocha 'e2e/lifecycle/**/*.test.ts'
+step "npm run test:gitops (the real Argo CD v3.2.11 on the local Git world)" 1800 npx mocha 'e2e/gitops/**/*.test.ts'
 
 # The guard rails (admission policies, RBAC escalation, Pod Security) against a real API server, in a
 # sandbox of their own; skipped in plain `npm test`, required here.
@@ -44,8 +38,9 @@ guard_rails() {
   rm -rf "$dir"
   return "$rc"
 }
-step "guard rails on a real API server" guard_rails
-step "imaas deploy with the real engine (tenant stacks in parallel)" npx mocha e2e/deploy.test.ts
-step "registry robot rotation with the real engine (fake Harbor)" npx mocha e2e/registry/rotation.test.ts
-step "coordination databases with the real engine (Debian PostgreSQL)" npx mocha --forbid-pending e2e/coordination/coordination.test.ts
-step "npm run test:security (multi-tenancy benchmark)" npx tsx e2e/security/run.ts
+export -f guard_rails
+step "guard rails on a real API server" 900 guard_rails
+step "imaas deploy with the real engine (tenant stacks in parallel)" 900 npx mocha e2e/deploy.test.ts
+step "registry robot rotation with the real engine (fake Harbor)" 600 npx mocha e2e/registry/rotation.test.ts
+step "coordination databases with the real engine (Debian PostgreSQL)" 600 npx mocha --forbid-pending e2e/coordination/coordination.test.ts
+step "npm run test:security (multi-tenancy benchmark)" 1800 npx tsx e2e/security/run.ts

@@ -41,7 +41,7 @@ describe("CI on a fresh machine", () => {
   });
 
   it("every CI shell script parses (bash -n)", () => {
-    for (const f of [".ci/run", "e2e/ci.sh", "e2e/preflight.sh", "e2e/tools/build.sh"]) {
+    for (const f of [".ci/run", "e2e/ci.sh", "e2e/ci-step.sh", "e2e/preflight.sh", "e2e/tools/build.sh"]) {
       const r = spawnSync("bash", ["-n", f], { cwd: ROOT, encoding: "utf8" });
       assert.equal(r.status, 0, `${f}: ${r.stderr}`);
     }
