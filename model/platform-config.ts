@@ -26,6 +26,9 @@ const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
   message: "not a CIDR block (examples: 10.96.0.0/12, fd00::/8)",
 });
 const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "not a Kubernetes name");
+/** `<registry>/<path>:<tag>` or `…@sha256:<hex>`; never `latest` (checked separately). */
+const IMAGE_REF =
+  /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/;
 
 const namespaceQuota = z.strictObject({
   cpu,
@@ -210,6 +213,52 @@ export const platformConfigSchema = z
           .optional()
           .describe(
             "PostgreSQL server for MI's coordination databases (one database and role per tenant environment with a stateful service); unset: stateful services run at most one replica",
+          ),
+        icp: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            image: z
+              .string()
+              .regex(
+                IMAGE_REF,
+                "an image reference with a fixed tag or digest, e.g. registry.example.com/wso2/icp:1.1.0",
+              )
+              .optional()
+              .describe(
+                "ICP 1.x image (required when enabled): WSO2 publishes no ICP 1.x image name and tag the platform could confirm, so the operator names the one they mirrored or built",
+              ),
+            home: z
+              .string()
+              .regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, "an absolute directory path without a trailing /")
+              .optional()
+              .describe(
+                "Where the image unpacks ICP (the directory holding bin/dashboard.sh and conf/), required when enabled: not confirmed for any published image",
+              ),
+            namespace: k8sName
+              .optional()
+              .describe(
+                "Namespace ICP runs in; unset: the platform tooling namespace (imaas:observability.namespace)",
+              ),
+            replicas: z
+              .number()
+              .int()
+              .min(0)
+              .max(
+                1,
+                "ICP 1.x keeps the registered runtimes in memory (InMemoryDataManager): a second replica would see only the heartbeats the Service sends it; use 0 or 1",
+              )
+              .default(1),
+            heartbeatPoolSize: z
+              .number()
+              .int()
+              .min(1)
+              .max(200)
+              .default(15)
+              .describe("ICP's [heartbeat_config] pool_size: threads that register and poll runtimes"),
+          })
+          .optional()
+          .describe(
+            "WSO2 Integration Control Plane 1.x per cluster (platform admins only: one shared runtime credential, no per-tenant access); MI runtimes send heartbeats through [dashboard_config]",
           ),
       })
       .prefault({}),
@@ -562,6 +611,39 @@ export const platformConfigSchema = z
         }
       }
     });
+    const icp = cfg.mi.icp;
+    if (icp?.enabled) {
+      if (icp.image === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mi", "icp", "image"],
+          message:
+            "ICP is enabled: name its image (the platform cannot confirm a published ICP 1.x image, so it has no default), e.g. registry.example.com/wso2/integration-control-plane:1.1.0",
+        });
+      } else if (/:latest$/.test(icp.image)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mi", "icp", "image"],
+          message: "pin a fixed tag or digest, not latest (pods would change under the same config)",
+        });
+      }
+      if (icp.home === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mi", "icp", "home"],
+          message:
+            "ICP is enabled: name the directory its image unpacks ICP into (holding bin/dashboard.sh and conf/), e.g. /home/wso2carbon/wso2-integration-control-plane-1.1.0",
+        });
+      }
+      if (icp.namespace === undefined && !cfg.observability.enabled) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mi", "icp", "namespace"],
+          message:
+            "ICP runs in the tooling namespace imaas:observability.namespace by default, which is not created while imaas:observability.enabled is false: set imaas:mi.icp.namespace",
+        });
+      }
+    }
     if (cfg.ci === "jenkins" && !cfg.jenkins) {
       ctx.addIssue({ code: "custom", path: ["jenkins"], message: "ci is jenkins: set imaas:jenkins.url" });
     }
@@ -577,6 +659,29 @@ export type ClusterConfig = PlatformConfig["clusters"][number];
 export type NamespaceQuota = PlatformConfig["quota"]["defaults"];
 export type ChartRef = PlatformConfig["charts"]["argoCd"];
 export type CoordinationConfig = NonNullable<PlatformConfig["mi"]["coordination"]>;
+export type IcpConfig = NonNullable<PlatformConfig["mi"]["icp"]>;
+
+/** ICP as the platform runs it on every cluster, with its namespace resolved; undefined when switched off. */
+export interface IcpSettings {
+  readonly image: string;
+  readonly home: string;
+  readonly namespace: string;
+  readonly replicas: number;
+  readonly heartbeatPoolSize: number;
+}
+
+/** The resolved ICP settings (validated by the schema: image and home are set when enabled). */
+export function icpSettings(cfg: PlatformConfig): IcpSettings | undefined {
+  const icp = cfg.mi.icp;
+  if (!icp?.enabled || icp.image === undefined || icp.home === undefined) return undefined;
+  return {
+    image: icp.image,
+    home: icp.home,
+    namespace: icp.namespace ?? cfg.observability.namespace,
+    replicas: icp.replicas,
+    heartbeatPoolSize: icp.heartbeatPoolSize,
+  };
+}
 
 /** Thrown for invalid platform config; the message lists every problem. */
 export class PlatformConfigError extends Error {}
@@ -646,6 +751,8 @@ export const PLATFORM_SECRETS = {
   alertmanagerSmtpPassword: "password of imaas:observability.alerting.smtp.authUsername at the mail relay",
   coordinationAdminPassword:
     "password of imaas:mi.coordination.adminUser on the coordination PostgreSQL server",
+  icpRuntimePassword:
+    "password of the one management API user ICP 1.x logs in to every MI runtime with (imaas:mi.icp), e.g. `openssl rand -hex 24`",
 } as const;
 
 export type PlatformSecretKey = keyof typeof PLATFORM_SECRETS;
