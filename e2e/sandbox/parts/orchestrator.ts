@@ -7,10 +7,17 @@ import { controlPlanePart } from "./control-plane";
 import { type GitWorldOptions, gitWorldPart } from "./git-world";
 import type { Part, PartContext } from "./part";
 import { redisPart } from "./redis";
+import { registryPart } from "./registry";
 
 /** Every part, by name. */
 export function allParts(options: { readonly git?: GitWorldOptions } = {}): Part[] {
-  return [controlPlanePart, gitWorldPart(options.git), redisPart, argocdPart];
+  return [
+    controlPlanePart,
+    gitWorldPart(options.git),
+    redisPart,
+    argocdPart,
+    registryPart({ firstBuildTag: options.git?.firstBuildTag }),
+  ];
 }
 
 /** The parts `names` need, each after what it needs (a part appears once). Unknown names and cycles throw. */
