@@ -11,7 +11,7 @@ import { argocdHost, derivedNames, grafanaHost } from "./naming";
 import { allowedDomains, type PlatformConfig } from "./platform-config";
 import { exposedHost, resolveTenant, type TenantSpec, withCallableTenants } from "./spec";
 import { type TenantFile, tenantSchema } from "./tenant";
-import { type PathKey, tenantRules } from "./tenant-rules";
+import { dedicatedCap, type PathKey, tenantRules } from "./tenant-rules";
 
 /** Aliases a tenant file may expand; anything like an alias bomb is refused. */
 export const MAX_ALIAS_COUNT = 50;
@@ -120,8 +120,12 @@ export function loadTenantSources(
   hostChecks(parsed, cfg, errors);
   const specs = parsed.map((p) => resolveTenant(p.source.file, p.value, cfg));
   const ctx = { cfg, stack: options.stack ?? "the stack" };
+  const capped = dedicatedCap(
+    parsed.map((p) => p.value),
+    ctx,
+  );
   parsed.forEach((p, i) => {
-    for (const f of tenantRules(p.value, specs[i], ctx)) {
+    for (const f of [...tenantRules(p.value, specs[i], ctx), ...(capped.get(p.value) ?? [])]) {
       errors.push(positioned(p.source.file, p.lines, nearestNode(p.doc, f.path), dotted(f.path), f.message));
     }
   });

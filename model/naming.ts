@@ -29,6 +29,20 @@ export const repositoryUrl = (owner: string, tenant: string, service: string, ur
   `${gitUrlBase(owner, urlBase)}/${repositoryName(tenant, service)}.git`;
 export const registryProjectName = (tenant: string): string => tenant;
 export const appProjectName = (tenant: string): string => tenant;
+/** Namespace of a tenant's dedicated Argo CD (spec.isolation: dedicated), one per cluster hosting the tenant. */
+export const dedicatedArgoNamespace = (tenant: string): string => `${tenant}-argocd`;
+/** Helm release of a tenant's dedicated Argo CD. */
+export const dedicatedArgoRelease = (tenant: string): string => `argocd-${tenant}`;
+/**
+ * The cluster Secret of a tenant's dedicated Argo CD: the in-cluster API server limited to the tenant's
+ * namespaces; its Applications name it as their destination.
+ */
+export const dedicatedClusterSecretName = (tenant: string): string => `cluster-${tenant}-namespaces`;
+/** The destination cluster name a dedicated instance's Applications use (its cluster Secret's `name`). */
+export const dedicatedClusterName = (tenant: string, cluster: string): string => `${cluster}-${tenant}`;
+export const dedicatedRepoCredsName = (tenant: string): string => `imaas-${tenant}-repo-creds`;
+/** Role (and RoleBinding) in each environment namespace granting the tenant's dedicated controller its work. */
+export const dedicatedControllerRoleName = "imaas-argocd-dedicated";
 export const applicationName = (tenant: string, service: string, env: Environment): string =>
   `${tenant}-${service}-${env}`;
 /** Image repository inside the registry: `<host>/<tenant>/<service>`. */

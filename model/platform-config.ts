@@ -353,6 +353,21 @@ export const platformConfigSchema = z
           .describe(
             "When set, automated prod syncs run only inside this cron window (owners may still sync by hand)",
           ),
+        dedicated: z
+          .strictObject({
+            allowed: z
+              .boolean()
+              .default(false)
+              .describe("Whether a tenant file may ask for spec.isolation: dedicated"),
+            maxTenants: z
+              .number()
+              .int()
+              .min(0)
+              .optional()
+              .describe("The most tenants with a dedicated Argo CD (each costs a controller, repo-server and Redis per cluster); unset: no cap"),
+          })
+          .prefault({})
+          .describe("Dedicated Argo CD control planes per tenant (docs/isolation-tiers.md); default: not allowed"),
       })
       .prefault({ platformRepo: "https://github.com/imaas/imaas.git" }),
     identity: z

@@ -5,7 +5,7 @@
 import { ENVIRONMENTS, type Environment, inPromotionOrder } from "./environments";
 import { type NamespaceQuota, type PlatformConfig, tenantRing } from "./platform-config";
 import { defaultHost } from "./naming";
-import type { ServiceFile, TenantFile } from "./tenant";
+import type { IsolationTier, ServiceFile, TenantFile } from "./tenant";
 
 export interface AutoscalingSpec {
   readonly min: number;
@@ -75,6 +75,8 @@ export interface TenantSpec {
   readonly ring?: string;
   /** Git revision of the platform chart the tenant's Applications use (its ring's, else the platform's). */
   readonly platformRevision: string;
+  /** Where the tenant's Applications are reconciled: the shared Argo CD or one of its own. @default "shared" */
+  readonly isolation: IsolationTier;
 }
 
 function resolveService(
@@ -185,6 +187,7 @@ export function resolveTenant(file: string, t: TenantFile, cfg: PlatformConfig):
       : {}),
     ...(ring.ring ? { ring: ring.ring } : {}),
     platformRevision: ring.platformRevision,
+    isolation: t.spec.isolation ?? "shared",
   };
 }
 

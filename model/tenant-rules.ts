@@ -41,7 +41,40 @@ export function tenantRules(file: TenantFile, spec: TenantSpec, ctx: RuleContext
     ...egress(file, spec, ctx),
     ...statefulReplicas(file, spec, ctx),
     ...ringMembership(file, ctx),
+    ...dedicatedAllowed(file, ctx),
   ];
+}
+
+/** A dedicated Argo CD only where the stack allows one (imaas:argocd.dedicated.allowed). */
+function dedicatedAllowed(file: TenantFile, ctx: RuleContext): Finding[] {
+  if (file.spec.isolation !== "dedicated" || ctx.cfg.argocd.dedicated.allowed) return [];
+  return [
+    {
+      path: ["spec", "isolation"],
+      message: `a dedicated Argo CD is not offered on this platform (${stackKey(ctx, "argocd.dedicated.allowed")} is false): remove the line to use the shared one, or ask the platform admins`,
+    },
+  ];
+}
+
+/**
+ * The stack's cap on dedicated control planes (imaas:argocd.dedicated.maxTenants), across every file: each
+ * file asking for one gets the finding, naming all of them, so no file is picked arbitrarily.
+ */
+export function dedicatedCap(files: readonly TenantFile[], ctx: RuleContext): Map<TenantFile, Finding[]> {
+  const out = new Map<TenantFile, Finding[]>();
+  const max = ctx.cfg.argocd.dedicated.maxTenants;
+  const asking = files.filter((f) => f.spec.isolation === "dedicated");
+  if (max === undefined || !ctx.cfg.argocd.dedicated.allowed || asking.length <= max) return out;
+  const names = asking.map((f) => f.metadata.name).sort();
+  for (const f of asking) {
+    out.set(f, [
+      {
+        path: ["spec", "isolation"],
+        message: `${asking.length} tenants ask for a dedicated Argo CD (${names.join(", ")}); ${stackKey(ctx, "argocd.dedicated.maxTenants")} allows ${max}: use the shared one, or ask the platform admins to raise the cap`,
+      },
+    ]);
+  }
+  return out;
 }
 
 /** With upgrade rings, every tenant is in one: else no ring would ever roll the platform out to it. */

@@ -358,6 +358,10 @@ export const serviceSchema = z.strictObject({
     ),
 });
 
+/** Where a tenant's Argo CD runs: the cluster's shared instance, or one of its own (docs/isolation-tiers.md). */
+export const ISOLATION_TIERS = ["shared", "dedicated"] as const;
+export type IsolationTier = (typeof ISOLATION_TIERS)[number];
+
 /** Names of alert webhooks: each is a property of the tenant's `<tenant>/alerts` entry in its secret store. */
 const ALERT_WEBHOOK_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 
@@ -426,6 +430,12 @@ const specSchema = z
       .max(MAX_SERVICES_PER_FILE, `at most ${MAX_SERVICES_PER_FILE} services in a tenant file`)
       .optional(),
     alerts: alertsSchema.optional().describe("Where the tenant's alerts go; unset: to the platform team"),
+    isolation: z
+      .enum(ISOLATION_TIERS)
+      .optional()
+      .describe(
+        "Control plane of the tenant's Applications: shared (the cluster's Argo CD, isolated by the AppProject) or dedicated (an Argo CD of its own in <tenant>-argocd per cluster, if the platform allows it: imaas:argocd.dedicated). Default shared",
+      ),
   })
   .superRefine((spec, ctx) => {
     const tenantEnvs: readonly Environment[] = spec.environments ?? ENVIRONMENTS;

@@ -8,6 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../model/environments";
 import { applicationName, appProjectName, branchName, namespaceName } from "../../model/naming";
 import { tenantLabels } from "../shared/labels";
+import { passApplication } from "../tenant-space/argocd-dedicated";
 
 /** Path of the platform chart in the platform repository. */
 export const PLATFORM_CHART_PATH = "charts/wso2-mi";
@@ -24,6 +25,13 @@ export interface ApplicationSpecInput {
   readonly serviceRepoUrl: string;
   /** Values the platform controls (replicas, resources, image repository, service account…). */
   readonly platformValues: Record<string, unknown>;
+  /**
+   * The destination cluster: the in-cluster server for the shared Argo CD, or the dedicated instance's
+   * cluster Secret by name (components/tenant-space/argocd-dedicated.ts). @default the in-cluster server
+   */
+  readonly destination?: { readonly server: string } | { readonly name: string };
+  /** Set when the Application lives in the tenant's dedicated Argo CD on this cluster (spec.isolation). */
+  readonly dedicatedCluster?: string;
 }
 
 /** The Application object (pure: tested against the Argo CD CRD schema). */
@@ -42,7 +50,7 @@ export function applicationManifest(input: ApplicationSpecInput) {
     spec: {
       project: appProjectName(input.tenant),
       destination: {
-        server: "https://kubernetes.default.svc",
+        ...(input.destination ?? { server: "https://kubernetes.default.svc" }),
         namespace: namespaceName(input.tenant, input.env),
       },
       sources: [
@@ -79,9 +87,13 @@ export function createApplication(
   dependsOn: pulumi.Input<pulumi.Resource>[] = [],
 ): k8s.apiextensions.CustomResource {
   const manifest = applicationManifest(input);
-  return new k8s.apiextensions.CustomResource(`${name}-app-${input.env}`, manifest, {
+  // A tier switch is a new resource (created first) and the old one's delete (last): never a replace.
+  const suffix = input.dedicatedCluster ? "-dedicated" : "";
+  const app = new k8s.apiextensions.CustomResource(`${name}-app-${input.env}${suffix}`, manifest, {
     parent,
     provider,
     dependsOn,
   });
+  if (input.dedicatedCluster) passApplication(input.tenant, input.dedicatedCluster, app);
+  return app;
 }

@@ -16,6 +16,7 @@ import {
 import type { ServiceSpec, TenantSpec } from "../../model/spec";
 import { backendUrls } from "../observability/values/backends";
 import { clusterOf, type PlatformContext, requireSecret } from "../shared/context";
+import { applicationPlacement } from "../tenant-space/argocd-dedicated";
 import { createApplication } from "./argocd";
 import { buildMIChartValues } from "./chart-values";
 import { createEndpoint } from "./endpoints";
@@ -157,7 +158,7 @@ export class MIService extends pulumi.ComponentResource {
           tenant: tenant.name,
           service: service.name,
           env,
-          argocdNamespace: cfg.argocd.namespace,
+          ...applicationPlacement(tenant, cfg, clusterOf(platform, env).cluster),
           platformRepo: cfg.argocd.platformRepo,
           platformRevision: tenant.platformRevision,
           serviceRepoUrl: this.repositoryUrl,

@@ -8,6 +8,8 @@ import type { Environment } from "../../model/environments";
 import {
   applicationName,
   appProjectName,
+  dedicatedArgoNamespace,
+  dedicatedClusterName,
   membersGroup,
   namespaceName,
   ownersGroup,
@@ -49,10 +51,15 @@ export function appProjectManifest(tenant: TenantSpec, cfg: PlatformConfig, clus
   const memberApps = apps((e) => e !== "prod");
   const prodApps = apps((e) => e === "prod");
   const window = cfg.argocd.prodSyncWindow;
+  const dedicated = tenant.isolation === "dedicated";
   return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "AppProject",
-    metadata: { name, namespace: cfg.argocd.namespace, labels: tenantLabels(tenant.name) },
+    metadata: {
+      name,
+      namespace: dedicated ? dedicatedArgoNamespace(tenant.name) : cfg.argocd.namespace,
+      labels: tenantLabels(tenant.name),
+    },
     spec: {
       description: `IMaaS tenant ${tenant.displayName}`,
       sourceRepos: [
@@ -61,11 +68,15 @@ export function appProjectManifest(tenant: TenantSpec, cfg: PlatformConfig, clus
           repositoryUrl(cfg.github.owner, tenant.name, s.name, cfg.github.urlBase),
         ),
       ],
-      destinations: envs.map((e) => ({
-        server: IN_CLUSTER,
-        namespace: namespaceName(tenant.name, e),
-        name: "in-cluster",
-      })),
+      // A dedicated instance reaches the tenant's namespaces only through its own cluster Secret (by name).
+      destinations: envs.map((e) =>
+        dedicated
+          ? {
+              name: dedicatedClusterName(tenant.name, cluster.name),
+              namespace: namespaceName(tenant.name, e),
+            }
+          : { server: IN_CLUSTER, namespace: namespaceName(tenant.name, e), name: "in-cluster" },
+      ),
       clusterResourceWhitelist: [],
       namespaceResourceBlacklist: PLATFORM_OWNED_KINDS.map((k) => ({ group: k.group, kind: k.kind })),
       roles: [

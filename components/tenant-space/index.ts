@@ -10,7 +10,7 @@ import { appProjectName, registryProjectName, TENANT_OBJECTS, teamName } from ".
 import type { TenantSpec } from "../../model/spec";
 import { clusterOf, type PlatformContext } from "../shared/context";
 import { tenantLabels } from "../shared/labels";
-import { appProjectManifest, environmentsOn } from "./argocd";
+import { createTenantArgoCd } from "./argocd-dedicated";
 import { createTeam } from "./github";
 import { createJenkinsRegistryCredential } from "./jenkins";
 import { createNamespaces } from "./namespaces";
@@ -62,27 +62,18 @@ export class TenantSpace extends pulumi.ComponentResource {
       : undefined;
     const registry = cfg.registry.enabled ? createRegistry(name, tenant, platform, this) : undefined;
 
-    const appProjects = new Map<string, pulumi.Resource>();
-    for (const cluster of cfg.clusters) {
-      if (environmentsOn(tenant, cluster).length === 0) continue;
-      const { provider } = clusterOf(platform, environmentsOn(tenant, cluster)[0]);
-      appProjects.set(
-        cluster.name,
-        new k8s.apiextensions.CustomResource(
-          `${name}-appproject-${cluster.name}`,
-          appProjectManifest(tenant, cfg, cluster),
-          {
-            parent: this,
-            provider,
-            dependsOn: [...(args.platformReady?.[cluster.name] ?? [])],
-          },
-        ),
-      );
-    }
-
     const environmentReady: Partial<Record<Environment, pulumi.Resource[]>> = {};
     const coordinationTargets: Partial<Record<Environment, CoordinationTarget>> = {};
-    for (const ns of createNamespaces(name, tenant, platform, this, args.platformReady)) {
+    const tenantNamespaces = createNamespaces(name, tenant, platform, this, args.platformReady);
+    const argo = createTenantArgoCd({
+      name,
+      tenant,
+      platform,
+      parent: this,
+      namespaces: new Map(tenantNamespaces.map((n) => [n.env, n.namespace])),
+      ...(args.platformReady ? { platformReady: args.platformReady } : {}),
+    });
+    for (const ns of tenantNamespaces) {
       const { env, provider } = ns;
       const { cluster } = clusterOf(platform, env);
       const opts = { parent: this, provider, dependsOn: [ns.namespace] };
@@ -185,8 +176,7 @@ export class TenantSpace extends pulumi.ComponentResource {
           }),
         );
       }
-      const project = appProjects.get(cluster.name);
-      environmentReady[env] = [...guardRails, ...(project ? [project] : [])];
+      environmentReady[env] = [...guardRails, ...(argo.get(cluster.name) ?? [])];
       coordinationTargets[env] = { provider, dependsOn: [...guardRails] };
     }
     createCoordinationDatabases({ name, tenant, platform, parent: this, environments: coordinationTargets });
