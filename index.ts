@@ -11,12 +11,14 @@ import { MIService } from "./components/mi-service";
 import { ObservabilityStack, TenantObservability } from "./components/observability";
 import { ClusterPlatform } from "./components/platform";
 import { baseImageName, createBaseImage } from "./components/platform/base-image";
+import { IntegrationControlPlane } from "./components/platform/icp";
 import type { PlatformContext, PlatformProviders } from "./components/shared/context";
 import { withTenantFile } from "./components/shared/tenant-errors";
 import { TenantSpace } from "./components/tenant-space";
 import { formatError, loadTenantDir } from "./model/load";
 import { platformStackOf, tenantObservabilityName } from "./model/naming";
 import {
+  icpSettings,
   type PlatformConfig,
   readPlatformConfig,
   readPlatformSecrets,
@@ -129,6 +131,22 @@ function createSharedPlatform(platform: PlatformContext, tenants: readonly Tenan
         ]),
       )
     : {};
+  // The Integration Control Plane per cluster (imaas:mi.icp, off by default), after the tooling namespace and the CA.
+  const icp = icpSettings(config)
+    ? Object.fromEntries(
+        config.clusters.map((cluster) => [
+          cluster.name,
+          new IntegrationControlPlane(`icp-${cluster.name}`, {
+            cluster: cluster.name,
+            platform,
+            dependsOn: [
+              ...(platformReady[cluster.name] ?? []),
+              ...(observability[cluster.name]?.ready ?? []),
+            ],
+          }).dashboardUrl,
+        ]),
+      )
+    : undefined;
   return {
     platformReady,
     backendsReady: config.observability.enabled
@@ -139,6 +157,7 @@ function createSharedPlatform(platform: PlatformContext, tenants: readonly Tenan
       baseImage: baseImageName(config),
       baseImages: config.mi.versions.map((v) => baseImageName(config, v)),
       observability: Object.fromEntries(Object.entries(observability).map(([c, s]) => [c, s.urls])),
+      ...(icp ? { icp } : {}),
     },
   };
 }

@@ -201,8 +201,10 @@ function quotaFit(file: TenantFile, spec: TenantSpec, ctx: RuleContext): Finding
     const coordinated = ctx.cfg.mi.coordination
       ? spec.services.findIndex((s) => s.stateful && s.environments.includes(env))
       : -1;
+    // With the Integration Control Plane on (imaas:mi.icp), every service has its ICP Secret too.
+    const icpSecret = ctx.cfg.mi.icp?.enabled ? 1 : 0;
     const secretsOf = (i: number) =>
-      (spec.services[i].secrets.length > 0 ? 1 : 0) + (i === coordinated ? 1 : 0);
+      (spec.services[i].secrets.length > 0 ? 1 : 0) + (i === coordinated ? 1 : 0) + icpSecret;
     for (const s of quotaShortfalls(needs, q, (n) => secretsOf(n.index))) {
       const written =
         file.spec.quota?.[env]?.[s.field as keyof NonNullable<typeof file.spec.quota>[Environment]];

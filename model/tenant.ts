@@ -217,6 +217,9 @@ export const CHART_ENV_NAMES: readonly string[] = [
   "IMAAS_COORDINATION_DB_URL",
   "IMAAS_COORDINATION_DB_USERNAME",
   "IMAAS_COORDINATION_DB_PASSWORD",
+  // The Integration Control Plane's runtime user, from the namespace's ICP Secret (charts/wso2-mi/README.md: ICP)
+  "IMAAS_ICP_USERNAME",
+  "IMAAS_ICP_PASSWORD",
 ];
 
 /**

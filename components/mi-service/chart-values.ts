@@ -68,6 +68,21 @@ export interface MIChartInput {
    * platform has a coordination server): switches on MI's WSO2_COORDINATION_DB datasource. @default none
    */
   readonly coordinationSecretName?: string;
+  /**
+   * Registration with the platform's Integration Control Plane (imaas:mi.icp; components/mi-service/icp.ts
+   * builds it): MI's `[dashboard_config]` and ICP's management API user. @default none (not registered)
+   */
+  readonly icp?: MIChartIcp;
+}
+
+/** What the chart needs to register a runtime with ICP 1.x. */
+export interface MIChartIcp {
+  /** ICP's heartbeat API, `https://<service>.<namespace>.svc:9743/dashboard/api`. */
+  readonly dashboardUrl: string;
+  /** ICP group of the runtime (`<tenant>-<environment>`). */
+  readonly groupId: string;
+  /** Secret in the namespace with `username` and `password` of ICP's runtime user. */
+  readonly credentialsSecret: string;
 }
 
 /** The platform's label keys the chart accepts under `labels`. */
@@ -108,6 +123,13 @@ export interface MIChartValues {
   };
   /** MI cluster coordination; set in full when off, so that a branch file cannot switch it on. */
   readonly coordination: { readonly enabled: boolean; readonly secretName: string };
+  /** ICP registration; set in full when off, so that a branch file cannot register a runtime elsewhere. */
+  readonly icp: {
+    readonly enabled: boolean;
+    readonly dashboardUrl: string;
+    readonly groupId: string;
+    readonly credentialsSecret: string;
+  };
   readonly tracing: { readonly enabled: boolean; readonly otlpEndpoint: string };
   readonly serviceMonitor: {
     readonly enabled: boolean;
@@ -137,6 +159,7 @@ export const PLATFORM_VALUE_KEYS = [
   "secretName",
   "security",
   "coordination",
+  "icp",
   "tracing",
   "serviceMonitor",
 ] as const satisfies readonly (keyof MIChartValues)[];
@@ -172,6 +195,8 @@ const REPOSITORY = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([a-z0-
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENDPOINT = /^https?:\/\/[^\s"]+$/;
+const DASHBOARD_URL = /^https:\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}\/dashboard\/api$/;
+const GROUP_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const VERSION = /^\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$/;
 
 /** Every problem with an input, each naming the offending key. */
@@ -210,6 +235,15 @@ export function validateMIChartInput(input: MIChartInput): string[] {
   if (!K8S_NAME.test(input.imagePullSecret)) add("imagePullSecret", "is not a Kubernetes name");
   if (input.coordinationSecretName !== undefined && !K8S_NAME.test(input.coordinationSecretName)) {
     add("coordinationSecretName", "is not a Kubernetes name");
+  }
+  if (input.icp) {
+    if (!DASHBOARD_URL.test(input.icp.dashboardUrl)) {
+      add("icp.dashboardUrl", `"${input.icp.dashboardUrl}" is not https://<host>:<port>/dashboard/api`);
+    }
+    if (!GROUP_ID.test(input.icp.groupId) || input.icp.groupId.length > 63) {
+      add("icp.groupId", `"${input.icp.groupId}" is not a DNS label`);
+    }
+    if (!K8S_NAME.test(input.icp.credentialsSecret)) add("icp.credentialsSecret", "is not a Kubernetes name");
   }
   if (input.secretName !== undefined && !K8S_NAME.test(input.secretName)) {
     add("secretName", "is not a Kubernetes name");
@@ -268,6 +302,12 @@ export function buildMIChartValues(input: MIChartInput): MIChartValues {
     coordination: {
       enabled: input.coordinationSecretName !== undefined,
       secretName: input.coordinationSecretName ?? "",
+    },
+    icp: {
+      enabled: input.icp !== undefined,
+      dashboardUrl: input.icp?.dashboardUrl ?? "",
+      groupId: input.icp?.groupId ?? "",
+      credentialsSecret: input.icp?.credentialsSecret ?? "",
     },
     tracing: { enabled: input.otlpEndpoint !== undefined, otlpEndpoint: input.otlpEndpoint ?? "" },
     serviceMonitor: { enabled: input.serviceMonitor ?? true, ...METRICS_SCRAPE },

@@ -24,6 +24,7 @@ import { createExternalSecret } from "./external-secret";
 import { createServiceRepository } from "./github";
 import { GITHUB_CHECK_NAME } from "./github-workflow";
 import { JENKINS_CHECK_NAME } from "./jenkinsfile";
+import { createMIIcpSecret, icpChartInput } from "./icp";
 import { createMIKeystore } from "./keystore";
 import { GITHUB_REGISTRY_SECRETS } from "./pipeline";
 import { promotionCheckFor } from "./promotion-check";
@@ -124,6 +125,17 @@ export class MIService extends pulumi.ComponentResource {
         ready,
       );
       dependsOn.push(keystore.credentials, keystore.certificate);
+      // The platform's ICP runtime user (imaas:mi.icp): nothing when ICP is off.
+      const icpSecret = createMIIcpSecret(
+        name,
+        platform,
+        { tenant: tenant.name, service: service.name, env },
+        this,
+        provider,
+        ready,
+      );
+      if (icpSecret) dependsOn.push(icpSecret);
+      const icp = icpChartInput(cfg, tenant.name, service.name, env);
       if (secretsOn) {
         dependsOn.push(
           createExternalSecret(
@@ -183,6 +195,7 @@ export class MIService extends pulumi.ComponentResource {
             ...(service.stateful && cfg.mi.coordination
               ? { coordinationSecretName: TENANT_OBJECTS.coordinationSecret }
               : {}),
+            ...(icp ? { icp } : {}),
           }) as unknown as Record<string, unknown>,
         },
         this,

@@ -6,8 +6,9 @@
  */
 import type { Environment } from "../../model/environments";
 import { LABELS, namespaceName, TENANT_OBJECTS } from "../../model/naming";
-import type { PlatformConfig } from "../../model/platform-config";
+import { icpSettings, type PlatformConfig } from "../../model/platform-config";
 import { coordinationEnvironments, type TenantSpec } from "../../model/spec";
+import { icpHeartbeatEgressPolicySpec } from "../platform/icp";
 
 /** MI's API/proxy ports (HTTP and HTTPS pass-through). */
 export const MI_TRAFFIC_PORTS = [8290, 8253] as const;
@@ -56,11 +57,17 @@ const ALL_BUT_MANAGEMENT: Port[] = [
 ];
 
 /**
- * Namespaces of the platform's tooling that may call MI's management API: today the observability
- * namespace (where a platform-run Integration Control Plane or MI dashboard belongs). People use
+ * Namespaces of the platform's tooling that may call MI's management API: the observability namespace, and
+ * the Integration Control Plane's when it runs in a namespace of its own (imaas:mi.icp.namespace). People use
  * `kubectl port-forward`, which enters the pod's own network namespace and needs no policy.
  */
-export const managementClientNamespaces = (cfg: PlatformConfig): string[] => [cfg.observability.namespace];
+export const managementClientNamespaces = (cfg: PlatformConfig): string[] => {
+  const icp = icpSettings(cfg);
+  return [
+    cfg.observability.namespace,
+    ...(icp && icp.namespace !== cfg.observability.namespace ? [icp.namespace] : []),
+  ];
+};
 /** A peer selecting a namespace by its immutable name label (tenants cannot relabel namespaces). */
 const namespacePeer = (name: string, podLabels?: Record<string, string>): Peer => ({
   namespaceSelector: { matchLabels: { [NS_NAME_LABEL]: name } },
@@ -143,6 +150,11 @@ export function tenantNetworkPolicies(
       },
     },
   ];
+  const icp = icpSettings(cfg);
+  if (icp) {
+    // MI's heartbeats to the platform's Integration Control Plane (components/platform/icp.ts): its pods, 9743 only.
+    policies.push({ name: "allow-icp-heartbeat", spec: icpHeartbeatEgressPolicySpec(icp) });
+  }
   if (tenant.network.allowFrom.length > 0) {
     policies.push({
       name: "allow-from-tenants",
