@@ -250,6 +250,12 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	offset := 0
+	if v := os.Getenv("IMAAS_STANDIN_PORT_OFFSET"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 || offset > 50000 {
+			return fmt.Errorf("IMAAS_STANDIN_PORT_OFFSET=%q: a number from 0 to 50000", v)
+		}
+	}
 	host, _ := os.Hostname()
 	s := &standin{
 		tag:      os.Getenv("IMAAS_STANDIN_TAG"),
@@ -298,7 +304,7 @@ func serve(args []string) error {
 	servers := make([]*http.Server, 0, len(listeners))
 	errs := make(chan error, len(listeners))
 	open := func(l listener) error {
-		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", l.port))
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", l.port+offset))
 		if err != nil {
 			return fmt.Errorf("%s port: %w", l.name, err)
 		}
