@@ -3,10 +3,11 @@
 #   helm, pulumi (+ pulumi-language-nodejs), pulumi-resource-kubernetes,
 #   kube-apiserver / kube-controller-manager / kube-scheduler, etcd, CRDs,
 #   prometheus + promtool, alertmanager + amtool, prom-label-proxy, actionlint, luajit (Debian), otelcol-imaas,
-#   Argo CD application-controller + repo-server, redis-server, PostgreSQL (Debian).
+#   Argo CD application-controller + repo-server, redis-server, PostgreSQL (Debian),
+#   a node: containerd, runc, CNI plugins, catatonit, umoci, skopeo, busybox (Debian), kubelet, kube-proxy.
 #
 # Usage: e2e/tools/build.sh [TOOL...]     (default: all, in the order below)
-#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol
+#   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol node
 #
 # Output: ${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}/bin/<binary>, CRDs in .../crds/.
 # Idempotent: a tool is skipped while its stamp (.../stamps/<tool>) matches the
@@ -36,7 +37,7 @@ PROM_LABEL_PROXY_VERSION=v0.11.1
 ACTIONLINT_VERSION=v1.7.12
 OTELCOL_VERSION=v0.149.0         # = OTEL_COLLECTOR_VERSION in components/observability/values/otel-collector.ts
 ARGOCD_VERSION=v3.2.11           # matches e2e/tools/argocd/go.mod; its CRDs below are the same release
-ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol)
+ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol node)
 
 log() { printf '%s [build] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -163,6 +164,58 @@ build_etcd() {
   fi
   ln -sfn /usr/bin/etcd "$BIN/etcd"
   log "  $("$BIN/etcd" --version | head -1)"
+}
+
+# The sandbox's node (e2e/sandbox/parts/node.ts): Debian's containerd (CRI), runc, the CNI plugins, catatonit
+# (the pause process), umoci and skopeo (local OCI images; the registry part uses them too) and busybox-static
+# (the test images' userland), linked into bin/ (the CNI plugins stay in /usr/lib/cni); plus kubelet and
+# kube-proxy from the kube wrapper module. A tool of its own rather than two more KUBE_BINARIES: the control
+# plane's binaries are not rebuilt when the node changes, and suites without a node never build a kubelet. It
+# builds in a scratch copy of the wrapper, so that what `go build -mod=mod` adds to go.sum for the node's extra
+# packages stays out of e2e/tools/kube (which would rebuild the control plane), with k8s.io/kubernetes's own
+# `godebug default=go1.24` (in a dependency's go.mod it does not apply; the main module must say it).
+NODE_PACKAGES=(containerd runc containernetworking-plugins catatonit umoci skopeo busybox-static)
+NODE_LINKS=(/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr /usr/sbin/runc /usr/bin/catatonit
+  /usr/bin/umoci /usr/bin/skopeo /bin/busybox)
+NODE_BINARIES=(kubelet kube-proxy)
+build_node() {
+  local p missing=() f b
+  for p in "${NODE_PACKAGES[@]}"; do
+    [[ "$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
+  done
+  if ((${#missing[@]} > 0)); then
+    command -v apt-get >/dev/null || die "node: Debian packages ${missing[*]} missing and no apt-get"
+    [[ $(id -u) -eq 0 ]] || die "node: run as root (or install Debian's ${missing[*]} yourself)"
+    log "  apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  for f in "${NODE_LINKS[@]}"; do
+    [[ -x "$f" ]] || die "node: $f missing after installing ${NODE_PACKAGES[*]}"
+    ln -sfn "$f" "$BIN/$(basename "$f")"
+  done
+  [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] \
+    || die "node: /usr/lib/cni lacks bridge, host-local or loopback (containernetworking-plugins)"
+  log "  $("$BIN/containerd" --version), $("$BIN/runc" --version | head -1)"
+
+  local v="$KUBE_VERSION" minor work
+  v+=" kube-wrapper-$(cat "$HERE/kube/go.mod" "$HERE/kube/go.sum" | sha256sum | cut -c1-12)"
+  local outs=(); for b in "${NODE_BINARIES[@]}"; do outs+=("$BIN/$b"); done
+  up_to_date node "$v" "${outs[@]}" && { log "kubelet and kube-proxy $KUBE_VERSION: up to date"; return; }
+  work="$IMAAS_TOOLS_DIR/src/kube-node"
+  rm -rf "$work"; mkdir -p "$work"
+  cp "$HERE/kube/go.mod" "$HERE/kube/go.sum" "$work/"
+  (cd "$work" && go mod edit -godebug default=go1.24)
+  minor="$(cut -d. -f2 <<<"$KUBE_VERSION")"
+  local ld="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1"
+  ld+=" -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1"
+  ld+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  for b in "${NODE_BINARIES[@]}"; do go_build "$work" "k8s.io/kubernetes/cmd/$b" "$BIN/$b" "$ld"; done
+  rm -rf "$work"
+  local got; got="$("$BIN/kubelet" --version)"
+  [[ "$got" == "Kubernetes $KUBE_VERSION" ]] || die "kubelet reports '$got', expected 'Kubernetes $KUBE_VERSION'"
+  write_stamp node "$v"
 }
 
 # CRDs from the projects' own Go modules: "module@version path-in-module" per line.
@@ -356,6 +409,7 @@ for t in "${tools[@]}"; do
     argocd) build_argocd ;;
     redis) build_redis ;;
     postgres) build_postgres ;;
+    node) build_node ;;
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
   esac
   log "== $t done in $((SECONDS - start))s"

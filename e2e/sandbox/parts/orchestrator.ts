@@ -5,6 +5,7 @@
 import { argocdPart } from "./argocd";
 import { controlPlanePart } from "./control-plane";
 import { type GitWorldOptions, gitWorldPart } from "./git-world";
+import { nodePart } from "./node";
 import type { Part, PartContext } from "./part";
 import { redisPart } from "./redis";
 import { registryPart } from "./registry";
@@ -17,6 +18,7 @@ export function allParts(options: { readonly git?: GitWorldOptions } = {}): Part
     redisPart,
     argocdPart,
     registryPart({ firstBuildTag: options.git?.firstBuildTag }),
+    nodePart,
   ];
 }
 
