@@ -13,7 +13,9 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import YAML from "yaml";
 import { keystoreCertificateManifest } from "../../components/mi-service/keystore";
+import { icpManifests } from "../../components/platform/icp";
 import { internalCaManifests } from "../../components/platform/internal-ca";
+import { icpSettings } from "../../model/platform-config";
 import { testConfig } from "../../test/support/mocks";
 
 const CRDS = join(process.env.IMAAS_TOOLS_DIR || join(homedir(), ".cache/imaas-tools"), "crds");
@@ -67,6 +69,18 @@ describe("cert-manager objects of the MI keystores against cert-manager's CRDs",
     assert.deepEqual(undeclared(certSchema, m.ca), []);
     assert.deepEqual(clusterIssuer(m.bootstrap), []);
     assert.deepEqual(clusterIssuer(m.issuer), []);
+  });
+
+  it("the Integration Control Plane's keystore Certificate (imaas:mi.icp) is valid", () => {
+    const icp = icpSettings(
+      testConfig({
+        mi: { icp: { enabled: true, image: "registry.imaas.test/wso2/icp:1.1.0", home: "/opt/icp" } },
+      }),
+    );
+    assert.ok(icp);
+    const cert = icpManifests(icp).certificate;
+    assert.deepEqual(certificate(cert), []);
+    assert.deepEqual(undeclared(certSchema, cert), []);
   });
 
   it("the schema check can fail: an unknown keystore field and a wrong type are reported", () => {
