@@ -353,6 +353,37 @@ export const platformConfigSchema = z
           .describe(
             "When set, automated prod syncs run only inside this cron window (owners may still sync by hand)",
           ),
+        promotionGate: z
+          .strictObject({
+            github: z
+              .strictObject({
+                appId: z.number().int().positive().describe("ID of the GitHub App that posts the commit statuses"),
+                installationId: z
+                  .number()
+                  .int()
+                  .positive()
+                  .describe("ID of the App's installation in the organization (imaas:github.owner)"),
+                enterpriseBaseUrl: z
+                  .string()
+                  .url()
+                  .optional()
+                  .describe("GitHub Enterprise API base, e.g. https://git.example.com/api/v3; unset: github.com"),
+              })
+              .describe(
+                "The GitHub App Argo CD's notifications controller posts with (needs commit statuses: write); its private key is the secret imaas:argocdNotificationsGithubAppKey",
+              ),
+            minHealthyMinutes: z
+              .number()
+              .int()
+              .min(0)
+              .max(1440)
+              .default(0)
+              .describe("How long an environment must have run the commit Healthy before it may be promoted"),
+          })
+          .optional()
+          .describe(
+            "Promotion gate: a merge into an environment branch requires the commit status imaas/<previous env>-healthy, which Argo CD posts when the previous environment's Application is synced and Healthy at that commit (docs/releases.md)",
+          ),
         dedicated: z
           .strictObject({
             allowed: z
@@ -764,6 +795,8 @@ export const PLATFORM_SECRETS = {
   vaultToken: "Vault token the platform uses to manage tenant policies and roles",
   jenkinsWebhookSecret: "webhook secret shared with Jenkins",
   alertmanagerSmtpPassword: "password of imaas:observability.alerting.smtp.authUsername at the mail relay",
+  argocdNotificationsGithubAppKey:
+    "PEM private key of the GitHub App of imaas:argocd.promotionGate (Argo CD posts the imaas/<env>-healthy statuses with it)",
   coordinationAdminPassword:
     "password of imaas:mi.coordination.adminUser on the coordination PostgreSQL server",
   icpRuntimePassword:

@@ -32,6 +32,8 @@ export interface ApplicationSpecInput {
   readonly destination?: { readonly server: string } | { readonly name: string };
   /** Set when the Application lives in the tenant's dedicated Argo CD on this cluster (spec.isolation). */
   readonly dedicatedCluster?: string;
+  /** Annotations the platform sets (the promotion gate's subscription, components/platform/promotion-gate.ts). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** The Application object (pure: tested against the Argo CD CRD schema). */
@@ -44,6 +46,9 @@ export function applicationManifest(input: ApplicationSpecInput) {
       name,
       namespace: input.argocdNamespace,
       labels: tenantLabels(input.tenant, input.env, input.service),
+      ...(input.annotations && Object.keys(input.annotations).length > 0
+        ? { annotations: { ...input.annotations } }
+        : {}),
       // Deleting the Application must delete what it deployed (the cascade Argo CD calls "resources finalizer").
       finalizers: ["resources-finalizer.argocd.argoproj.io"],
     },

@@ -6,6 +6,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../model/environments";
+import { requiredGateContexts } from "../platform/promotion-gate";
 import { branchName } from "../../model/naming";
 
 export interface SeedFile {
@@ -34,6 +35,11 @@ export interface ServiceRepositoryArgs {
    * @default none (only `requiredCheck`, which runs the pull request's own workflow)
    */
   readonly promotionCheck?: PromotionCheckArgs;
+  /**
+   * The promotion gate: a merge into a protected branch also requires `imaas/<previous env>-healthy`,
+   * which only Argo CD posts (components/platform/promotion-gate.ts). @default false
+   */
+  readonly healthGate?: boolean;
 }
 
 export interface PromotionCheckArgs {
@@ -144,7 +150,15 @@ export function createServiceRepository(
           requiredPullRequestReviews: [
             { requiredApprovingReviewCount: 1, requireCodeOwnerReviews: true, dismissStaleReviews: true },
           ],
-          requiredStatusChecks: [{ strict: true, contexts: [args.requiredCheck] }],
+          requiredStatusChecks: [
+            {
+              strict: true,
+              contexts: [
+                args.requiredCheck,
+                ...(args.healthGate ? requiredGateContexts(env, args.environments) : []),
+              ],
+            },
+          ],
         },
         { ...opts, dependsOn: [branches[env]!] },
       ),

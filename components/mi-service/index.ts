@@ -16,6 +16,7 @@ import {
 import type { ServiceSpec, TenantSpec } from "../../model/spec";
 import { backendUrls } from "../observability/values/backends";
 import { clusterOf, type PlatformContext, requireSecret } from "../shared/context";
+import { gateAnnotations, statusRepositoryUrl } from "../platform/promotion-gate";
 import { applicationPlacement } from "../tenant-space/argocd-dedicated";
 import { createApplication } from "./argocd";
 import { buildMIChartValues } from "./chart-values";
@@ -81,6 +82,7 @@ export class MIService extends pulumi.ComponentResource {
           environments: service.environments,
           seedFiles: serviceSeedFiles(tenant, service, cfg),
           requiredCheck: jenkins ? JENKINS_CHECK_NAME : GITHUB_CHECK_NAME,
+          healthGate: cfg.argocd.promotionGate !== undefined,
           ...(promotionCheck ? { promotionCheck } : {}),
           ...(args.teamId !== undefined ? { teamId: args.teamId } : {}),
           ...(!jenkins && args.registryCi
@@ -174,6 +176,15 @@ export class MIService extends pulumi.ComponentResource {
           platformRepo: cfg.argocd.platformRepo,
           platformRevision: tenant.platformRevision,
           serviceRepoUrl: this.repositoryUrl,
+          ...(cfg.argocd.promotionGate
+            ? {
+                annotations: gateAnnotations(
+                  env,
+                  service.environments,
+                  statusRepositoryUrl(cfg.argocd.promotionGate, cfg.github.owner, this.repositoryName),
+                ),
+              }
+            : {}),
           platformValues: buildMIChartValues({
             tenant: tenant.name,
             service: service.name,

@@ -8,7 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { argocdHost, gitUrlBase } from "../../model/naming";
 import type { ClusterConfig, PlatformConfig } from "../../model/platform-config";
-import type { PlatformContext } from "../shared/context";
+import { type PlatformContext, requireSecret } from "../shared/context";
+import { GITHUB_KEY_ITEM, gateNotificationsConfig } from "./promotion-gate";
 import { platformLabels } from "../shared/labels";
 
 /** Typed values for the argo-cd chart; only what the platform sets. */
@@ -16,6 +17,7 @@ export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
   const host = argocdHost(cluster.name, cfg.domain);
   const oidc = cfg.argocd.oidc;
   const replicas = cluster.production ? 2 : 1;
+  const gate = cfg.argocd.promotionGate;
   return {
     global: { domain: host },
     crds: { install: true, keep: true },
@@ -79,7 +81,29 @@ export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
     applicationSet: { replicas: 1 },
     "redis-ha": { enabled: cluster.production },
     dex: { enabled: false },
-    notifications: { enabled: true },
+    notifications: gate
+      ? {
+          enabled: true,
+          argocdUrl: `https://${host}`,
+          // The promotion gate: the GitHub service, a trigger and a template per gated environment; the
+          // App's key goes into the notifications Secret (createArgoCd).
+          ...gateNotificationsConfig(gate),
+        }
+      : { enabled: true },
+  };
+}
+
+/** The values with the promotion gate's GitHub App key in the notifications Secret, when the gate is on. */
+function withGateSecret(values: ReturnType<typeof buildArgoCdValues>, ctx: PlatformContext) {
+  if (!ctx.config.argocd.promotionGate) return values;
+  const key = requireSecret(
+    ctx,
+    "argocdNotificationsGithubAppKey",
+    "the promotion gate (imaas:argocd.promotionGate)",
+  );
+  return {
+    ...values,
+    notifications: { ...values.notifications, secret: { items: { [GITHUB_KEY_ITEM]: key } } },
   };
 }
 
@@ -123,7 +147,7 @@ export function createArgoCd(
       chart: chart.chart,
       version: chart.version,
       repositoryOpts: { repo: chart.repo },
-      values: buildArgoCdValues(cfg, cluster),
+      values: withGateSecret(buildArgoCdValues(cfg, cluster), ctx),
       atomic: true,
       cleanupOnFail: true,
       timeout: 900,
