@@ -157,7 +157,8 @@ function chainsOf(family: string, table: string): string[] {
     .map((l) => l.slice(1).split(" ")[0]!);
 }
 
-function allChains(): Record<string, string[]> {
+/** Chain names per `<family> <table>`. */
+export function allChains(): Record<string, string[]> {
   const chains: Record<string, string[]> = {};
   for (const f of IPTABLES_FAMILIES) for (const t of IPTABLES_TABLES) chains[`${f} ${t}`] = chainsOf(f, t);
   return chains;
@@ -639,6 +640,9 @@ export const nodePart: Part = {
         errors.push(`${what}: ${(err as Error).message}`);
       }
     };
+    // Host state is shared: touch it only while this sandbox holds the node lock (or nobody does).
+    const holder = lockHolder();
+    const ownsHost = holder === undefined || holder === ctx.dir;
     const recs = recordedProcesses(p.run);
     const byName = (n: string) => recs.find((r) => r.name === n);
     // The kubelet first (it would restart containers), kube-proxy, then the containers and containerd.
@@ -671,7 +675,7 @@ export const nodePart: Part = {
         if (left.length > 0) throw new Error(`containerd still runs tasks ${left.join(", ")}`);
       });
     }
-    await attempt("killing container processes", killKubepods);
+    if (ownsHost) await attempt("killing container processes", killKubepods);
     if (containerd) await attempt("stopping containerd", () => stopRecorded(p.run, containerd));
     await attempt("stopping leftover shims", async () => {
       for (const pid of shimPids(p.socket)) {
@@ -681,7 +685,7 @@ export const nodePart: Part = {
           // exited
         }
       }
-      await killKubepods();
+      if (ownsHost) await killKubepods();
     });
     await attempt("unmounting", () => {
       for (const m of mountsUnder(p.base)) {
@@ -693,6 +697,7 @@ export const nodePart: Part = {
       }
     });
     await attempt(`deleting bridge ${BRIDGE}`, () => {
+      if (!ownsHost) return;
       let exists = true;
       try {
         sh("ip", ["link", "show", BRIDGE]);
@@ -705,7 +710,9 @@ export const nodePart: Part = {
     const host = existsSync(p.hostState)
       ? (JSON.parse(readFileSync(p.hostState, "utf8")) as HostState)
       : undefined;
-    if (host) {
+    if (host && !ownsHost) {
+      errors.push(`${holder} holds ${NODE_LOCK}: host state recorded in ${p.hostState} not restored`);
+    } else if (host) {
       await attempt("deleting iptables chains", () => {
         for (const [key, chains] of Object.entries(addedChains(host.chains))) {
           const [family, table] = key.split(" ");
