@@ -5,9 +5,11 @@
 #   prometheus + promtool, alertmanager + amtool, prom-label-proxy, actionlint, luajit (Debian), otelcol-imaas,
 #   Argo CD application-controller + repo-server, redis-server, PostgreSQL (Debian),
 #   a node: containerd, runc, CNI plugins, catatonit, umoci, skopeo, busybox (Debian), kubelet, kube-proxy.
+#   kube-network-policies (NetworkPolicy on real packets; patched for kernels without nft_queue).
 #
 # Usage: e2e/tools/build.sh [TOOL...]     (default: all, in the order below)
 #   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol node
+#         kube-network-policies
 #
 # Output: ${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}/bin/<binary>, CRDs in .../crds/.
 # Idempotent: a tool is skipped while its stamp (.../stamps/<tool>) matches the
@@ -37,7 +39,8 @@ PROM_LABEL_PROXY_VERSION=v0.11.1
 ACTIONLINT_VERSION=v1.7.12
 OTELCOL_VERSION=v0.149.0         # = OTEL_COLLECTOR_VERSION in components/observability/values/otel-collector.ts
 ARGOCD_VERSION=v3.2.11           # matches e2e/tools/argocd/go.mod; its CRDs below are the same release
-ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol node)
+KNP_VERSION=v0.8.0               # sigs.k8s.io/kube-network-policies; matches e2e/tools/kube-network-policies/go.mod
+ALL_TOOLS=(helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol node kube-network-policies)
 
 log() { printf '%s [build] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -389,6 +392,44 @@ build_otelcol() {
   write_stamp otelcol "$v"
 }
 
+# kube-network-policies (the sandbox's `netpol` part): NetworkPolicy enforced on real packets by a
+# userspace controller that nftables hands each new connection's first packet through NFQUEUE.
+# As published (v0.8.0) it queues with nftables' native `queue` expression; this machine's kernel has no
+# nft_queue (and loads no modules), so the kernel refuses the controller's whole rule set and it enforces
+# nothing — silently, failing open. Of the two fixes measured here we patch (nfqueue-xt-target.patch,
+# applied to a writable copy of the module): the xtables NFQUEUE target (nft_compat) in the controller's
+# own table, rather than iptables-nft NFQUEUE rules beside the unpatched controller, because then the
+# controller still owns all of its rules — only the pods its policies select are queued, its
+# `ct established accept` and root-traffic exemptions stay in front, and its SIGINT cleanup removes
+# everything — so the sandbox changes no host firewall state of its own that `down` must undo.
+build_kube_network_policies() {
+  local v="$KNP_VERSION" mod=sigs.k8s.io/kube-network-policies
+  # Debian's nft: the part reads the controller's table (ready) and deletes one a killed controller left.
+  if [[ ! -x /usr/sbin/nft ]]; then
+    command -v apt-get >/dev/null || die "kube-network-policies: /usr/sbin/nft missing and no apt-get"
+    [[ $(id -u) -eq 0 ]] || die "kube-network-policies: run as root (or install Debian's nftables yourself)"
+    log "  apt-get install nftables"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables >/dev/null
+  fi
+  up_to_date kube-network-policies "$v" "$BIN/kube-network-policies" \
+    && { log "kube-network-policies $v: up to date"; return; }
+  local dir="$HERE/kube-network-policies" work="$IMAAS_TOOLS_DIR/src/kube-network-policies" moddir
+  moddir="$(cd "$dir" && go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -f "$moddir/pkg/networkpolicy/controller.go" ]] || die "no pkg/networkpolicy/controller.go in $moddir"
+  rm -rf "$work"; mkdir -p "$work"
+  cp -r "$moddir" "$work/kube-network-policies"; chmod -R u+w "$work/kube-network-policies"
+  (cd "$work/kube-network-policies" && patch -p1 --forward --quiet < "$dir/nfqueue-xt-target.patch") \
+    || die "nfqueue-xt-target.patch does not apply to $mod $v"
+  cp "$dir"/go.mod "$dir"/go.sum "$dir"/tools.go "$work/"
+  (cd "$work" && go mod edit -replace "$mod=./kube-network-policies")
+  go_build "$work" "$mod/cmd" "$BIN/kube-network-policies"
+  rm -rf "$work"
+  local usage; usage="$("$BIN/kube-network-policies" -h 2>&1 || true)"
+  [[ "$usage" == *"-nfqueue-id"* ]] || die "bin/kube-network-policies -h does not list -nfqueue-id: $usage"
+  write_stamp kube-network-policies "$v"
+}
+
 tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
   start=$SECONDS
@@ -409,6 +450,7 @@ for t in "${tools[@]}"; do
     argocd) build_argocd ;;
     redis) build_redis ;;
     postgres) build_postgres ;;
+    kube-network-policies) build_kube_network_policies ;;
     node) build_node ;;
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
   esac

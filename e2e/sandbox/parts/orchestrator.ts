@@ -5,6 +5,7 @@
 import { argocdPart } from "./argocd";
 import { controlPlanePart } from "./control-plane";
 import { type GitWorldOptions, gitWorldPart } from "./git-world";
+import { netpolPart } from "./netpol";
 import { nodePart } from "./node";
 import type { Part, PartContext } from "./part";
 import { redisPart } from "./redis";
@@ -19,6 +20,7 @@ export function allParts(options: { readonly git?: GitWorldOptions } = {}): Part
     argocdPart,
     registryPart({ firstBuildTag: options.git?.firstBuildTag }),
     nodePart,
+    netpolPart(),
   ];
 }
 
