@@ -245,8 +245,8 @@ describe("registry part and the stand-in MI image", function () {
       WSO2_SERVER_HOME: home(),
       POD_NAME: "standin-test-pod",
       IMAAS_STANDIN_TAG: "7.7.7",
-      IMAAS_STANDIN_PORT_OFFSET: String(offset),
-      IMAAS_STANDIN_STARTUP_DELAY: "1s",
+      STANDIN_PORT_OFFSET: String(offset),
+      STANDIN_STARTUP_DELAY: "1s",
       IMAAS_MI_KEYSTORE_PASSWORD: password,
       IMAAS_MI_MANAGEMENT_USERNAME: "imaas-ops",
       IMAAS_MI_MANAGEMENT_PASSWORD: "m",
@@ -395,13 +395,18 @@ describe("registry part and the stand-in MI image", function () {
       };
       assert.equal(status.status.containerStatuses[0]?.image, image);
       assert.equal(status.status.containerStatuses[0]?.imageID, `${host}/${tenant}/${service}@${digest}`);
-      const regLog = readFileSync(join(ctx.dir, "parts/registry/docker-registry.log"), "utf8");
-      assert.match(
-        regLog,
-        // containerd resolves the tag (HEAD, or GET) with its own user agent, then fetches by digest.
-        new RegExp(
-          `"(HEAD|GET) /v2/${tenant}/${service}/manifests/${FIRST_BUILD_TAG} [^"]*" 200 .*"containerd/`,
+      // The registry's access log: containerd resolved the tag itself (its user agent), for the platform's
+      // registry host (`?ns=<host>`: the mirror is asked on behalf of that name).
+      const manifestLines = readFileSync(join(ctx.dir, "parts/registry/docker-registry.log"), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("127.0.0.1 - - ") && l.includes(`/v2/${tenant}/${service}/manifests/`));
+      assert.ok(
+        manifestLines.some((l) =>
+          new RegExp(
+            `"(HEAD|GET) /v2/${tenant}/${service}/manifests/${FIRST_BUILD_TAG}\\?ns=${host} HTTP/[0-9.]+" 200 .*"containerd/`,
+          ).test(l),
         ),
+        `no manifest request by containerd for ${FIRST_BUILD_TAG}:\n${manifestLines.join("\n")}`,
       );
       const answer = kubectl(ctx, [
         "-n",

@@ -49,7 +49,7 @@ export const CHART_SECURITY_CONTEXT = {
 
 /**
  * A bare pod running the stand-in without the chart's mounts (`serve --standalone`), answering on MI's
- * ports, ready once /healthz answers (after IMAAS_STANDIN_STARTUP_DELAY, here 0s).
+ * ports, ready once /healthz answers (after STANDIN_STARTUP_DELAY, here 0s).
  */
 export function standinPod(opts: {
   readonly name: string;
@@ -74,7 +74,7 @@ export function standinPod(opts: {
           imagePullPolicy: "Always",
           command: [STANDIN_IN_IMAGE, "serve", "--standalone"],
           env: [
-            { name: "IMAAS_STANDIN_STARTUP_DELAY", value: "0s" },
+            { name: "STANDIN_STARTUP_DELAY", value: "0s" },
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
           ],
           ports: Object.entries(MI_PORTS).map(([name, containerPort]) => ({ name, containerPort })),

@@ -13,10 +13,10 @@
 //	keytool ...                            (as $JAVA_HOME/bin/keytool) see keytool.go
 //
 // Environment of `serve`: WSO2_SERVER_HOME (the MI home), POD_NAME, IMAAS_STANDIN_TAG and
-// IMAAS_STANDIN_IMAGE (set in the image config at push), IMAAS_STANDIN_STARTUP_DELAY (time before the
-// internal API opens, as MI opens it after deploying its CApps; default 2s), IMAAS_STANDIN_DRAIN_DELAY
+// IMAAS_STANDIN_IMAGE (set in the image config at push), STANDIN_STARTUP_DELAY (time before the
+// internal API opens, as MI opens it after deploying its CApps; default 2s), STANDIN_DRAIN_DELAY
 // (time between failing readiness and closing the listeners on SIGTERM; default 0s),
-// IMAAS_STANDIN_PORT_OFFSET (added to every port: for running several on one host in tests), and the chart's
+// STANDIN_PORT_OFFSET (added to every port: for running several on one host in tests), and the chart's
 // IMAAS_MI_KEYSTORE_PASSWORD, IMAAS_MI_MANAGEMENT_USERNAME, IMAAS_MI_MANAGEMENT_PASSWORD.
 package main
 

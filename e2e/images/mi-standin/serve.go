@@ -242,18 +242,18 @@ func serve(args []string) error {
 			return fmt.Errorf("serve: unknown argument %q", a)
 		}
 	}
-	startupDelay, err := envDuration("IMAAS_STANDIN_STARTUP_DELAY", 2*time.Second)
+	startupDelay, err := envDuration("STANDIN_STARTUP_DELAY", 2*time.Second)
 	if err != nil {
 		return err
 	}
-	drainDelay, err := envDuration("IMAAS_STANDIN_DRAIN_DELAY", 0)
+	drainDelay, err := envDuration("STANDIN_DRAIN_DELAY", 0)
 	if err != nil {
 		return err
 	}
 	offset := 0
-	if v := os.Getenv("IMAAS_STANDIN_PORT_OFFSET"); v != "" {
+	if v := os.Getenv("STANDIN_PORT_OFFSET"); v != "" {
 		if offset, err = strconv.Atoi(v); err != nil || offset < 0 || offset > 50000 {
-			return fmt.Errorf("IMAAS_STANDIN_PORT_OFFSET=%q: a number from 0 to 50000", v)
+			return fmt.Errorf("STANDIN_PORT_OFFSET=%q: a number from 0 to 50000", v)
 		}
 	}
 	host, _ := os.Hostname()
