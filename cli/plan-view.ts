@@ -8,6 +8,7 @@
  */
 import type { Environment } from "../model/environments";
 import {
+  dedicatedArgoNamespace,
   appProjectName,
   applicationName,
   coordinationDatabaseName,
@@ -117,6 +118,8 @@ export interface TenantView {
   readonly ring?: string;
   /** Git revision of the platform chart its Applications use (its ring's, else the platform's). */
   readonly platformRevision: string;
+  /** Which Argo CD reconciles its Applications (spec.isolation) and the namespace they live in. */
+  readonly argocd: { readonly isolation: "shared" | "dedicated"; readonly namespace: string };
   readonly environments: readonly EnvironmentView[];
   readonly services: readonly ServiceView[];
   readonly counts: { readonly resources: number; readonly protected: number; readonly keptOnDelete: number };
@@ -287,6 +290,11 @@ export function planView(input: {
       appProject: appProjectName(t.name),
       ...(t.ring ? { ring: t.ring } : {}),
       platformRevision: t.platformRevision,
+      argocd: {
+        isolation: t.isolation,
+        namespace:
+          t.isolation === "dedicated" ? dedicatedArgoNamespace(t.name) : input.config.argocd.namespace,
+      },
       environments: t.environments.map((env) =>
         environmentView(t, env, input.config, protectedNs(namespaceName(t.name, env))),
       ),

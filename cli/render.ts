@@ -108,7 +108,7 @@ export function headerLine(view: PlanView): string {
 export function tenantSummary(t: TenantView, indent = "  "): string[] {
   const out: string[] = [
     `${indent}file ${t.file} · owners ${t.owners.join(", ")}${t.members.length > 0 ? ` · members ${t.members.join(", ")}` : ""}`,
-    `${indent}GitHub team ${t.team} · registry project ${t.registryProject} · Argo CD project ${t.appProject} · platform chart ${t.platformRevision}${t.ring ? ` (ring ${t.ring})` : ""} · ${t.counts.resources} resources (${t.counts.protected} protected, ${t.counts.keptOnDelete} kept on delete)`,
+    `${indent}GitHub team ${t.team} · registry project ${t.registryProject} · Argo CD project ${t.appProject}${t.argocd.isolation === "dedicated" ? ` on its own Argo CD (${t.argocd.namespace})` : ""} · platform chart ${t.platformRevision}${t.ring ? ` (ring ${t.ring})` : ""} · ${t.counts.resources} resources (${t.counts.protected} protected, ${t.counts.keptOnDelete} kept on delete)`,
     "",
   ];
   const coordination = t.environments.filter((e) => e.coordinationDatabase);
