@@ -378,6 +378,33 @@ function countsLine(diff: PlanDiff): string {
   return `${parts.join(", ")} (managed resources; groupings are listed but not counted).`;
 }
 
+/** An Argo CD Application that leaves one Argo CD namespace for another under the same name (spec.isolation). */
+export interface ApplicationMove {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+const APPLICATION_TYPE = "kubernetes:argoproj.io/v1alpha1:Application";
+const appMeta = (r: PlannedResource) =>
+  (r.inputs as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
+
+/** Applications deleted in one namespace and created with the same name in another: a tier switch. */
+export function applicationMoves(diff: PlanDiff): ApplicationMove[] {
+  const created = new Map(
+    diff.created
+      .filter((r) => r.type === APPLICATION_TYPE)
+      .map((r) => [appMeta(r).name, appMeta(r).namespace]),
+  );
+  return diff.deleted
+    .filter((r) => r.type === APPLICATION_TYPE)
+    .flatMap((r) => {
+      const { name, namespace } = appMeta(r);
+      const to = name ? created.get(name) : undefined;
+      return name && namespace && to && to !== namespace ? [{ name, from: namespace, to }] : [];
+    });
+}
+
 /** A reviewer's summary: deletions first (with what each really does), then renames, changes, creations. */
 export function describeDiff(diff: PlanDiff): string {
   const { created, deleted, changed, ignored, renamed } = diff;
@@ -401,6 +428,18 @@ export function describeDiff(diff: PlanDiff): string {
   if (deleted.length > 0) {
     out.push("", "Deleted:");
     for (const r of deleted) out.push(`  - ${label(r)}: ${consequenceText(r)}`);
+  }
+  const moves = applicationMoves(diff);
+  if (moves.length > 0) {
+    out.push(
+      "",
+      "Moved to another Argo CD (spec.isolation) — what really happens (docs/isolation-tiers.md):",
+      ...moves.map((m) => `  - Application ${m.name}: ${m.from} → ${m.to}`),
+      "  The new Application is created first and adopts the running workloads; the old one is deleted last and",
+      "  its Argo CD removes it WITHOUT pruning them (to dedicated: its AppProject in the shared Argo CD is retired,",
+      "  so nothing is permitted to delete; back to shared: the dedicated cluster Secret goes first, so there is no",
+      "  destination to delete from). The services keep running throughout.",
+    );
   }
   const services = serviceRenames(diff);
   if (services.length > 0) {
