@@ -27,6 +27,7 @@ import {
   nodePaths,
   POD_CIDR,
   readSysctl,
+  waitForNodeLock,
 } from "../sandbox/parts/node";
 import { BUSYBOX_IMAGE, buildAndImport, busyboxImageSpec } from "../sandbox/parts/node-image";
 import { startParts, stopParts } from "../sandbox/parts/orchestrator";
@@ -36,7 +37,6 @@ import { isRunning, recordedProcesses } from "../sandbox/parts/process";
 const ROOT = join(__dirname, "../..");
 const NS = "node-check"; // not a tenant namespace: no platform policies apply
 const log = (m: string) => process.stderr.write(`      ${new Date().toISOString().slice(11, 19)} ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** 10.244.0.0/24 contains `ip`. */
 function inPodCidr(ip: string): boolean {
@@ -98,10 +98,7 @@ describe("node part: a real node in the sandbox", function () {
       stdio: ["ignore", "inherit", "inherit"],
     });
     // One node per machine: wait (bounded) for another sandbox's node to stop.
-    for (let i = 0; existsSync(NODE_LOCK) && i < 300; i++) {
-      if (i % 30 === 0) log(`waiting for the node of ${readFileSync(NODE_LOCK, "utf8").trim()} to stop`);
-      await sleep(1000);
-    }
+    await waitForNodeLock(ctx.dir, 10 * 60_000, log);
     sysctlsBefore = Object.fromEntries(NODE_SYSCTLS.map((s) => [s, readSysctl(s)]));
     for (const f of FIXED_PATHS) pathsBefore.set(f, existsSync(f));
     chainsBefore = allChains();
@@ -238,6 +235,22 @@ describe("node part: a real node in the sandbox", function () {
         `NodePort ${port} must not answer on ${addr}`,
       );
     }
+  });
+
+  it("a second sandbox cannot start a node while this one runs, and its stop leaves this node alone", async () => {
+    const other: PartContext = { ...ctx, dir: join(base, "other-sandbox") };
+    await assert.rejects(
+      nodePart.start(other),
+      (err: Error) =>
+        err.message.includes(`another sandbox runs this machine's node`) &&
+        err.message.includes(`${ctx.dir} holds ${NODE_LOCK}`) &&
+        err.message.includes(`IMAAS_SANDBOX_DIR=${ctx.dir} npm run sandbox:down`),
+    );
+    await nodePart.stop(other); // what the orchestrator does after a failed start
+    assert.ok(bridgeExists(), `bridge ${BRIDGE} kept`);
+    assert.equal(readFileSync(NODE_LOCK, "utf8").includes(JSON.stringify(ctx.dir)), true, "lock kept");
+    k(["wait", "-n", NS, "--for", "condition=Ready", "pod/web", "--timeout", "10s"]);
+    assert.equal(k(["exec", "-n", NS, "web", "--", "cat", "/www/index.html"]).trim(), token);
   });
 
   it("stopping the node restores the host: sysctls, chains, bridge, processes, mounts, cgroups, paths, lock", async function () {

@@ -309,6 +309,29 @@ export function acquireNodeLock(dir: string): void {
   throw new Error(`could not take ${NODE_LOCK}`);
 }
 
+/**
+ * Waits (at most `timeoutMs`) until no other sandbox holds the node lock — for suites that may run beside
+ * another one on a shared machine. Resolves at once when the lock is free or `dir`'s own.
+ */
+export async function waitForNodeLock(
+  dir: string,
+  timeoutMs: number,
+  log: (m: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let said = 0;
+  for (;;) {
+    const holder = lockHolder();
+    if (holder === undefined || holder === dir) return;
+    if (Date.now() > deadline) return; // start() then names the holder
+    if (Date.now() - said > 30_000) {
+      log(`waiting for the node of sandbox ${holder} to stop (${NODE_LOCK})`);
+      said = Date.now();
+    }
+    await sleep(1000);
+  }
+}
+
 function releaseNodeLock(dir: string): void {
   if (lockHolder() === dir) rmSync(NODE_LOCK, { force: true });
 }
