@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
-import { argocdHost, gitUrlBase } from "../../model/naming";
+import { argocdHost, dedicatedArgoNamespace, gitUrlBase } from "../../model/naming";
 import type { ClusterConfig, PlatformConfig } from "../../model/platform-config";
 import { type PlatformContext, requireSecret } from "../shared/context";
 import { GITHUB_KEY_ITEM, gateNotificationsConfig } from "./promotion-gate";
@@ -88,6 +88,13 @@ export function buildArgoCdValues(cfg: PlatformConfig, cluster: ClusterConfig) {
           // The promotion gate: the GitHub service, a trigger and a template per gated environment; the
           // App's key goes into the notifications Secret (createArgoCd).
           ...gateNotificationsConfig(gate),
+          // Dedicated tenants' Applications live in their own Argo CD namespaces (<tenant>-argocd); their
+          // instances run no notifications controller (the App's key must stay out of namespaces tenant
+          // owners administer), so this one posts their statuses too (glob, read at the v3.2.11 source:
+          // notification_controller/controller/controller.go matches with glob.MatchStringInList).
+          ...(cfg.argocd.dedicated.allowed
+            ? { extraArgs: ["--application-namespaces", dedicatedArgoNamespace("*")] }
+            : {}),
         }
       : { enabled: true },
   };

@@ -24,9 +24,13 @@ import { Recorder, testConfig, testContext } from "../../support/mocks";
 import { inlineTenants } from "../../support/tenants";
 
 const GATE = { github: { appId: 1234, installationId: 5678 } };
-const withGate = (gate: Record<string, unknown> = GATE, extra: Record<string, unknown> = {}) =>
+const withGate = (
+  gate: Record<string, unknown> = GATE,
+  extra: Record<string, unknown> = {},
+  argocd: Record<string, unknown> = {},
+) =>
   testConfig({
-    argocd: { platformRepo: "https://github.com/acme/imaas.git", promotionGate: gate },
+    argocd: { platformRepo: "https://github.com/acme/imaas.git", promotionGate: gate, ...argocd },
     ...extra,
   });
 
@@ -125,7 +129,13 @@ describe("promotion gate (pure)", () => {
       assert.ok(Object.keys(on[group]).length > 0, group);
       for (const [k, v] of Object.entries(on[group])) assert.equal(typeof v, "string", `${group}.${k}`);
     }
+    assert.equal(on.extraArgs, undefined, "no dedicated tenants allowed: only the argocd namespace");
     assert.deepEqual(buildArgoCdValues(testConfig(), cluster).notifications, { enabled: true });
+    const dedicated = withGate(GATE, {}, { dedicated: { allowed: true } });
+    assert.deepEqual((buildArgoCdValues(dedicated, cluster).notifications as any).extraArgs, [
+      "--application-namespaces",
+      "*-argocd",
+    ]);
   });
 });
 
