@@ -71,6 +71,9 @@ export const ICP_RESOURCES = {
   limits: { cpu: "1", memory: "768Mi" },
 } as const;
 
+/** JVM flags of ICP: heap sized from the container's memory limit, as for MI (charts/wso2-mi). */
+export const ICP_JAVA_OPTS = "-XX:InitialRAMPercentage=50.0 -XX:MaxRAMPercentage=65.0";
+
 /** Lifetime of ICP's TLS certificate and when cert-manager renews it (the MI keystores' lifetime). */
 export const ICP_CERT_LIFETIME = { duration: "2160h", renewBefore: "720h" } as const;
 
@@ -201,6 +204,8 @@ export function icpManifests(icp: IcpSettings) {
   const c = ICP_OBJECTS.credentials;
   const env = [
     { name: "DASHBOARD_HOME", value: ICP_RUNTIME_HOME },
+    // bin/dashboard.sh passes JAVA_OPTS to java: the heap from the memory limit (the JVM's default is a quarter).
+    { name: "JAVA_OPTS", value: ICP_JAVA_OPTS },
     secretEnv("IMAAS_ICP_KEYSTORE_PASSWORD", c, ICP_CREDENTIAL_KEYS.keystorePassword),
     secretEnv("IMAAS_ICP_CONSOLE_USERNAME", c, ICP_CREDENTIAL_KEYS.consoleUsername),
     secretEnv("IMAAS_ICP_CONSOLE_PASSWORD", c, ICP_CREDENTIAL_KEYS.consolePassword),

@@ -106,6 +106,15 @@ describe("ICP: objects and deployment.toml", () => {
     );
     assert.deepEqual(container.command, ["/bin/sh", "/icp-runtime/bin/dashboard.sh"]);
     assert.deepEqual(
+      container.env.find((e) => e.name === "JAVA_OPTS"),
+      { name: "JAVA_OPTS", value: "-XX:InitialRAMPercentage=50.0 -XX:MaxRAMPercentage=65.0" },
+    );
+    assert.equal(
+      container.resources.limits.memory,
+      container.resources.requests.memory,
+      "memory request = limit",
+    );
+    assert.deepEqual(
       container.volumeMounts.map((v) => v.mountPath),
       ["/icp-runtime", "/icp-runtime/conf/deployment.toml", "/icp-runtime/conf/security/imaas", "/tmp"],
     );
@@ -121,7 +130,11 @@ describe("ICP: objects and deployment.toml", () => {
     assert.doesNotMatch(toml, /wso2carbon|"admin"|bal_admin|bal_secret|dashboard\.jks/);
     const envNames = new Set(container.env.map((e) => e.name));
     const referenced = [...toml.matchAll(/\$env\{([A-Z_]+)\}/g)].map((x) => x[1]);
-    assert.equal(referenced.length, 10, "keystore 2, runtime user 2, Ballerina account 2, console user 2 + 2");
+    assert.equal(
+      referenced.length,
+      10,
+      "keystore 2, runtime user 2, Ballerina account 2, console user 2 + 2",
+    );
     for (const name of referenced) assert.ok(envNames.has(name), `${name} is not in the container's env`);
     assert.match(toml, /^file_name = "conf\/security\/imaas\/keystore\.jks"$/m, "relative to ICP's home");
     assert.match(toml, /^port = 9743$/m);
