@@ -4,9 +4,10 @@
  * the Secret `<service>-mi-icp` holding that user — a copy of the platform's one shared runtime credential
  * (ICP 1.x logs in to every runtime with the same `[mi_super_admin]`). Nothing when ICP is off.
  *
- * Every tenant can read that credential (its owners may read Secrets and exec into their pods). What keeps it
- * from reaching another tenant's runtime is the network: MI's management port 9164 admits only the tooling
- * namespaces (components/tenant-space/network.ts), and the user is not an MI admin.
+ * Every tenant can read that credential (in dev/test its owners may read Secrets and exec into their pods; in
+ * every environment its integration code can read its environment). What keeps it from reaching another tenant's
+ * runtime is the network: with ICP on, MI's management port 9164 admits only ICP's pods
+ * (components/tenant-space/network.ts), and the user is not an MI admin.
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";

@@ -8,7 +8,7 @@ import type { Environment } from "../../model/environments";
 import { LABELS, namespaceName, TENANT_OBJECTS } from "../../model/naming";
 import { icpSettings, type PlatformConfig } from "../../model/platform-config";
 import { coordinationEnvironments, type TenantSpec } from "../../model/spec";
-import { icpHeartbeatEgressPolicySpec } from "../platform/icp";
+import { icpHeartbeatEgressPolicySpec, icpPodLabels } from "../platform/icp";
 
 /** MI's API/proxy ports (HTTP and HTTPS pass-through). */
 export const MI_TRAFFIC_PORTS = [8290, 8253] as const;
@@ -57,16 +57,22 @@ const ALL_BUT_MANAGEMENT: Port[] = [
 ];
 
 /**
- * Namespaces of the platform's tooling that may call MI's management API: the observability namespace, and
- * the Integration Control Plane's when it runs in a namespace of its own (imaas:mi.icp.namespace). People use
- * `kubectl port-forward`, which enters the pod's own network namespace and needs no policy.
+ * Namespaces of the platform's tooling that may call MI's management API: the observability namespace, or, with
+ * the Integration Control Plane on (imaas:mi.icp), ICP's namespace only — and there only ICP's pods (see
+ * {@link managementClientPeers}): ICP holds the one credential every runtime accepts, so nothing else in the
+ * tooling namespace (a tenant's Grafana, say) may reach 9164 then. People use `kubectl port-forward`, which
+ * enters the pod's own network namespace and needs no policy.
  */
 export const managementClientNamespaces = (cfg: PlatformConfig): string[] => {
   const icp = icpSettings(cfg);
-  return [
-    cfg.observability.namespace,
-    ...(icp && icp.namespace !== cfg.observability.namespace ? [icp.namespace] : []),
-  ];
+  return icp ? [icp.namespace] : [cfg.observability.namespace];
+};
+/** The peers `allow-management-from-tooling` admits to 9164. */
+const managementClientPeers = (cfg: PlatformConfig): Peer[] => {
+  const icp = icpSettings(cfg);
+  return icp
+    ? [namespacePeer(icp.namespace, icpPodLabels())]
+    : managementClientNamespaces(cfg).map((n) => namespacePeer(n));
 };
 /** A peer selecting a namespace by its immutable name label (tenants cannot relabel namespaces). */
 const namespacePeer = (name: string, podLabels?: Record<string, string>): Peer => ({
@@ -135,7 +141,7 @@ export function tenantNetworkPolicies(
         policyTypes: ["Ingress"],
         ingress: [
           {
-            from: managementClientNamespaces(cfg).map((n) => namespacePeer(n)),
+            from: managementClientPeers(cfg),
             ports: tcp([MI_MANAGEMENT_PORT]),
           },
         ],

@@ -249,10 +249,48 @@ describe("ICP: network", () => {
     assert.equal(allowed(icpPod, { namespace: cfg.argocd.namespace }, 443), false);
   });
 
-  it("with a namespace of its own, ICP's namespace joins the management API's clients", () => {
+  it("with ICP on, only ICP's pods reach the management port: not Grafana or anything else of the tooling namespace", () => {
     assert.deepEqual(managementClientNamespaces(cfg), ["observability"]);
+    const grafana = { namespace: icp.namespace, podLabels: { "app.kubernetes.io/name": "grafana" } };
+    for (const t of tenantNs) {
+      assert.equal(allowed(grafana, mi(t.name), MI_MANAGEMENT_PORT), false, `grafana → ${t.name}:9164`);
+      assert.equal(allowed({ namespace: icp.namespace }, mi(t.name), MI_MANAGEMENT_PORT), false);
+    }
+    // Off, the whole tooling namespace keeps its access (unchanged from before ICP).
+    const offCfg = testConfig();
+    const offPolicies: Policy[] = exampleTenants(offCfg).flatMap((t) =>
+      tenantNetworkPolicies(t, env, offCfg).map((p) => ({
+        namespace: namespaceName(t.name, env),
+        spec: p.spec,
+      })),
+    );
+    assert.equal(
+      connectionAllowed(offPolicies, namespaces, grafana, mi(tenantNs[0].name), MI_MANAGEMENT_PORT),
+      true,
+    );
+    // In a namespace of its own, ICP's namespace is the only client namespace.
     const own = on({ namespace: "imaas-icp" });
-    assert.deepEqual(managementClientNamespaces(own), ["observability", "imaas-icp"]);
+    assert.deepEqual(managementClientNamespaces(own), ["imaas-icp"]);
+    const ownPolicies: Policy[] = [
+      ...exampleTenants(own).flatMap((t) =>
+        tenantNetworkPolicies(t, env, own).map((p) => ({
+          namespace: namespaceName(t.name, env),
+          spec: p.spec,
+        })),
+      ),
+      { namespace: "imaas-icp", spec: icpNetworkPolicySpec(own) },
+    ];
+    const ownNs = [...namespaces, ns("imaas-icp")];
+    const ownIcp = { namespace: "imaas-icp", podLabels: icpPodLabels() };
+    assert.equal(
+      connectionAllowed(ownPolicies, ownNs, ownIcp, mi(tenantNs[0].name), MI_MANAGEMENT_PORT),
+      true,
+    );
+    assert.equal(connectionAllowed(ownPolicies, ownNs, mi(tenantNs[0].name), ownIcp, ICP_PORT), true);
+    assert.equal(
+      connectionAllowed(ownPolicies, ownNs, grafana, mi(tenantNs[0].name), MI_MANAGEMENT_PORT),
+      false,
+    );
   });
 
   it("switched off, the tenant policies are exactly those of a platform without the key", () => {
