@@ -57,6 +57,22 @@ export function netpolTable(): string | undefined {
   return r.code === 0 ? r.out : undefined;
 }
 
+/**
+ * The pod addresses the controller queues now (its set podips-v4: the node's pods that a NetworkPolicy
+ * selects). A pod outside it is not judged at all, so tests wait for theirs to be in it.
+ */
+export function netpolQueuedIPs(): Set<string> {
+  const r = nft(["list", "set", "inet", NETPOL_TABLE, "podips-v4"]);
+  if (r.code !== 0) throw new Error(`nft list set inet ${NETPOL_TABLE} podips-v4: ${r.out}`);
+  const elements = /elements = \{([^}]*)\}/.exec(r.out)?.[1] ?? "";
+  return new Set(
+    elements
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean),
+  );
+}
+
 /** `127.0.0.1:<port>` of the controller's Prometheus metrics. */
 export function netpolMetricsAddress(dir: string): string {
   const file = join(partDir(dir), "metrics-port");
