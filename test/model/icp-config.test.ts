@@ -3,7 +3,9 @@
  * loader with one precise line per problem.
  */
 import { strict as assert } from "node:assert";
+import { formatError, loadTenantSources } from "../../model/load";
 import { icpSettings, PLATFORM_SECRETS, parsePlatformConfig } from "../../model/platform-config";
+import { testConfig } from "../support/mocks";
 
 const base = { clusters: [{ name: "main", environments: ["dev", "test", "prod"] }], domain: "x.example.com" };
 const IMAGE = "registry.example.com/wso2/integration-control-plane:1.1.0";
@@ -94,5 +96,35 @@ describe("platform config: imaas:mi.icp", () => {
 
   it("lists the shared runtime password among the platform secrets", () => {
     assert.match(PLATFORM_SECRETS.icpRuntimePassword, /ICP 1\.x logs in to every MI runtime/);
+  });
+
+  it("each service's ICP Secret counts against the tenant's Secret quota", () => {
+    const text =
+      "apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: payroll\nspec:\n  owners: [ana]\n  services:\n" +
+      "    - name: api\n      environments: [dev]\n    - name: sync\n      environments: [dev]\n";
+    const defaults = {
+      cpu: "4",
+      memory: "8Gi",
+      pods: 20,
+      storage: "20Gi",
+      persistentVolumeClaims: 5,
+      services: 10,
+      configMaps: 50,
+      secrets: 5,
+    };
+    const errors = (mi: Record<string, unknown>) =>
+      loadTenantSources([{ file: "payroll.yaml", text }], testConfig({ quota: { defaults }, mi }), {
+        stack: "dev",
+      })
+        .errors.map(formatError)
+        .join("\n");
+    // 1 namespace Secret + 2 per MI service = 5: fits without ICP …
+    assert.equal(errors({}), "");
+    assert.equal(errors({ icp: { enabled: false } }), "");
+    // … and an ICP Secret per service makes 7.
+    assert.match(
+      errors({ icp: { enabled: true, image: IMAGE, home: HOME } }),
+      /in dev the services need up to 7 Secrets .*the dev quota's secrets is 5/,
+    );
   });
 });

@@ -12,6 +12,8 @@
  *   `templates/conf/user-mgt.xml.j2` (`internal_apis.users[]`, `super_admin.username/password`);
  * - `bin/dashboard.sh`: `[ -z "$DASHBOARD_HOME" ] && DASHBOARD_HOME=<bin>/..` (a given home is kept);
  * - `HeartbeatApi` at `/heartbeat` under the webapp `/dashboard` and Jersey's `/api/*` (web.xml), not @Secured;
+ *   its `HeartbeatRequest` reads `product`, `groupId`, `nodeId`, `interval`, `mgtApiUrl` — the fields MI 4.4's
+ *   `HeartBeatComponent` sends (wso2/micro-integrator 2fb7ef26);
  * - `ManagementApiUtils.getAccessToken`: one credential for every runtime; `HttpUtils` trusts any certificate;
  * - `InMemoryDataManager`: registered runtimes live in the process (hence at most one replica).
  */
