@@ -1,7 +1,7 @@
 /**
  * The sandbox's registry part and the STAND-IN MI image (not MI): the loopback registry serves the stand-in
  * under the platform's image names over the distribution HTTP API v2, the image runs as MI's non-root user,
- * the stand-in program does what the chart asks of MI (checked on the host), and — with the node part — a
+ * the stand-in program does what the chart asks of MI (checked on the host), and on the node part a
  * pod in a tenant namespace pulls `<registry.host>/<tenant>/<service>:<tag>` through containerd from it.
  */
 import assert from "node:assert/strict";
@@ -14,7 +14,8 @@ import { loadTenantDir } from "../../model/load";
 import { namespaceName } from "../../model/naming";
 import { platformConfigOf, readStackConfig } from "../../model/stack-file";
 import { kubectl } from "../sandbox/parts/control-plane";
-import { allParts, startParts, stopParts } from "../sandbox/parts/orchestrator";
+import { waitForNodeLock } from "../sandbox/parts/node";
+import { startParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
 import { freePort } from "../sandbox/parts/process";
 import {
@@ -35,9 +36,6 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const log = (m: string) => process.stderr.write(`      ${new Date().toISOString().slice(11, 19)} ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Whether this checkout has a node part (pods can run). */
-const hasNode = allParts().some((p) => p.name === "node");
-
 describe("registry part and the stand-in MI image", function () {
   this.timeout(60_000);
   const base = mkdtempSync(join(tmpdir(), "imaas-registry-"));
@@ -56,13 +54,14 @@ describe("registry part and the stand-in MI image", function () {
   );
 
   before(async function () {
-    this.timeout(hasNode ? 20 * 60_000 : 5 * 60_000);
-    if (hasNode)
-      execFileSync("bash", [join(ROOT, "e2e/tools/build.sh"), "kube", "etcd", "crds", "node"], {
-        env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir },
-        stdio: ["ignore", "inherit", "inherit"],
-      });
-    parts = await startParts(ctx, hasNode ? ["node", "registry"] : ["registry"]);
+    this.timeout(35 * 60_000); // a cold tool build, and waiting for the node
+    execFileSync("bash", [join(ROOT, "e2e/tools/build.sh"), "kube", "etcd", "crds", "node"], {
+      env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    // One node per machine: wait (bounded) while another sandbox holds it.
+    await waitForNodeLock(ctx.dir, 15 * 60_000, log);
+    parts = await startParts(ctx, ["node", "registry"]);
     address = registryAddress(ctx.dir);
   });
 
@@ -369,57 +368,54 @@ describe("registry part and the stand-in MI image", function () {
     });
   });
 
-  (hasNode ? it : it.skip)(
-    "a pod in a tenant namespace pulls <registry.host>/<tenant>/<service>:<tag> through containerd from it",
-    async function () {
-      this.timeout(5 * 60_000);
-      const { tenant, service } = services.find((s) => s.tenant === "payroll") ?? services[0]!;
-      const ns = namespaceName(tenant, "dev");
-      const image = `${host}/${tenant}/${service}:${FIRST_BUILD_TAG}`;
-      const digest = (await get(`/v2/${tenant}/${service}/manifests/${FIRST_BUILD_TAG}`)).headers.get(
-        "docker-content-digest",
-      );
-      kubectl(ctx, ["create", "namespace", ns]);
-      const pod = standinPod({ name: "pull-check", namespace: ns, image });
-      kubectl(ctx, ["apply", "-f", "-"], JSON.stringify(pod));
-      const t = Date.now();
-      try {
-        kubectl(ctx, ["-n", ns, "wait", "--for=condition=Ready", "pod/pull-check", "--timeout=180s"]);
-      } catch (err) {
-        const describe = kubectl(ctx, ["-n", ns, "describe", "pod", "pull-check"]);
-        throw new Error(`${(err as Error).message}\n${describe}`);
-      }
-      log(`pod pulled and ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      const status = JSON.parse(kubectl(ctx, ["-n", ns, "get", "pod", "pull-check", "-o", "json"])) as {
-        status: { containerStatuses: { image: string; imageID: string }[] };
-      };
-      assert.equal(status.status.containerStatuses[0]?.image, image);
-      assert.equal(status.status.containerStatuses[0]?.imageID, `${host}/${tenant}/${service}@${digest}`);
-      // The registry's access log: containerd resolved the tag itself (its user agent), for the platform's
-      // registry host (`?ns=<host>`: the mirror is asked on behalf of that name).
-      const manifestLines = readFileSync(join(ctx.dir, "parts/registry/docker-registry.log"), "utf8")
-        .split("\n")
-        .filter((l) => l.startsWith("127.0.0.1 - - ") && l.includes(`/v2/${tenant}/${service}/manifests/`));
-      assert.ok(
-        manifestLines.some((l) =>
-          new RegExp(
-            `"(HEAD|GET) /v2/${tenant}/${service}/manifests/${FIRST_BUILD_TAG}\\?ns=${host} HTTP/[0-9.]+" 200 .*"containerd/`,
-          ).test(l),
-        ),
-        `no manifest request by containerd for ${FIRST_BUILD_TAG}:\n${manifestLines.join("\n")}`,
-      );
-      const answer = kubectl(ctx, [
-        "-n",
-        ns,
-        "exec",
-        "pull-check",
-        "--",
-        ...probeCommand("http", "http://127.0.0.1:8290/"),
-      ]);
-      assert.match(answer, new RegExp(`^ok http .*"tag":"${FIRST_BUILD_TAG.replace(/\./g, "\\.")}"`));
-      const user = kubectl(ctx, ["-n", ns, "exec", "pull-check", "--", "/bin/id", "-u"]).trim();
-      assert.equal(user, String(MI_UID));
-      kubectl(ctx, ["delete", "namespace", ns, "--wait=false"]);
-    },
-  );
+  it("a pod in a tenant namespace pulls <registry.host>/<tenant>/<service>:<tag> through containerd from it", async function () {
+    this.timeout(5 * 60_000);
+    const { tenant, service } = services.find((s) => s.tenant === "payroll") ?? services[0]!;
+    const ns = namespaceName(tenant, "dev");
+    const image = `${host}/${tenant}/${service}:${FIRST_BUILD_TAG}`;
+    const digest = (await get(`/v2/${tenant}/${service}/manifests/${FIRST_BUILD_TAG}`)).headers.get(
+      "docker-content-digest",
+    );
+    kubectl(ctx, ["create", "namespace", ns]);
+    const pod = standinPod({ name: "pull-check", namespace: ns, image });
+    kubectl(ctx, ["apply", "-f", "-"], JSON.stringify(pod));
+    const t = Date.now();
+    try {
+      kubectl(ctx, ["-n", ns, "wait", "--for=condition=Ready", "pod/pull-check", "--timeout=180s"]);
+    } catch (err) {
+      const describe = kubectl(ctx, ["-n", ns, "describe", "pod", "pull-check"]);
+      throw new Error(`${(err as Error).message}\n${describe}`);
+    }
+    log(`pod pulled and ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const status = JSON.parse(kubectl(ctx, ["-n", ns, "get", "pod", "pull-check", "-o", "json"])) as {
+      status: { containerStatuses: { image: string; imageID: string }[] };
+    };
+    assert.equal(status.status.containerStatuses[0]?.image, image);
+    assert.equal(status.status.containerStatuses[0]?.imageID, `${host}/${tenant}/${service}@${digest}`);
+    // The registry's access log: containerd resolved the tag itself (its user agent), for the platform's
+    // registry host (`?ns=<host>`: the mirror is asked on behalf of that name).
+    const manifestLines = readFileSync(join(ctx.dir, "parts/registry/docker-registry.log"), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("127.0.0.1 - - ") && l.includes(`/v2/${tenant}/${service}/manifests/`));
+    assert.ok(
+      manifestLines.some((l) =>
+        new RegExp(
+          `"(HEAD|GET) /v2/${tenant}/${service}/manifests/${FIRST_BUILD_TAG}\\?ns=${host} HTTP/[0-9.]+" 200 .*"containerd/`,
+        ).test(l),
+      ),
+      `no manifest request by containerd for ${FIRST_BUILD_TAG}:\n${manifestLines.join("\n")}`,
+    );
+    const answer = kubectl(ctx, [
+      "-n",
+      ns,
+      "exec",
+      "pull-check",
+      "--",
+      ...probeCommand("http", "http://127.0.0.1:8290/"),
+    ]);
+    assert.match(answer, new RegExp(`^ok http .*"tag":"${FIRST_BUILD_TAG.replace(/\./g, "\\.")}"`));
+    const user = kubectl(ctx, ["-n", ns, "exec", "pull-check", "--", "/bin/id", "-u"]).trim();
+    assert.equal(user, String(MI_UID));
+    kubectl(ctx, ["delete", "namespace", ns, "--wait=false"]);
+  });
 });

@@ -9,13 +9,18 @@
  *   context, for tests that need a peer without the chart's Secrets.
  * - `probeCommand(...)`: the command to `kubectl exec` in a stand-in pod to try a connection (exit 0/1).
  * - `standinKeystoreSecret(...)`: what cert-manager would write for a service (certManager.install is false
- *   in the sandbox): a stand-in keystore Secret made with openssl and the stand-in's keytool.
+ *   in the sandbox): a stand-in keystore Secret made with openssl and the stand-in's keytool;
+ *   `writeStandinKeystores(ctx)` writes the missing ones of a whole sandbox (CLI: `tsx
+ *   e2e/dataplane/standin.ts keystores`, for `npm run sandbox` after `pulumi up`).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { miKeystoreName } from "../../model/naming";
+import { kubectl } from "../sandbox/parts/control-plane";
+import type { PartContext } from "../sandbox/parts/part";
+import { standinBinary } from "../sandbox/parts/registry";
 
 export {
   FIRST_BUILD_TAG,
@@ -188,4 +193,58 @@ export function standinKeystoreSecret(opts: {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * For every service of every tenant namespace whose credentials Secret exists but whose keystore Secret
+ * does not (no cert-manager in the sandbox), writes the stand-in keystore Secret. Returns
+ * `<namespace>/<secret>` of each one written. Used by the tests and by `npm run sandbox` (the CLI below).
+ */
+export function writeStandinKeystores(ctx: PartContext): string[] {
+  const secrets = JSON.parse(
+    kubectl(ctx, ["get", "secrets", "--all-namespaces", "-l", "imaas.io/tenant", "-o", "json"]),
+  ) as { items: { metadata: { name: string; namespace: string }; data?: Record<string, string> }[] };
+  const have = new Set(secrets.items.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+  // The keystore Secret cert-manager writes carries the tenant labels too; look for it without them as well.
+  const written: string[] = [];
+  for (const s of secrets.items) {
+    const service = s.metadata.name.match(/^(.+)-mi-credentials$/)?.[1];
+    const password = s.data?.["keystore-password"];
+    if (!service || !password) continue;
+    const ns = s.metadata.namespace;
+    const name = miKeystoreName(service);
+    if (have.has(`${ns}/${name}`)) continue;
+    const exists = kubectl(ctx, ["-n", ns, "get", "secret", name, "--ignore-not-found", "-o", "name"]).trim();
+    if (exists) continue;
+    const secret = standinKeystoreSecret({
+      binary: standinBinary(ctx.dir),
+      namespace: ns,
+      service,
+      keystorePassword: Buffer.from(password, "base64").toString("utf8"),
+    });
+    kubectl(ctx, ["apply", "-f", "-"], JSON.stringify(secret));
+    written.push(`${ns}/${name}`);
+  }
+  return written;
+}
+
+// `tsx e2e/dataplane/standin.ts keystores`: the stand-in keystore Secrets of the sandbox in
+// $IMAAS_SANDBOX_DIR (default <repo>/.sandbox), for `npm run sandbox` after `pulumi up`.
+if (require.main === module) {
+  const [command] = process.argv.slice(2);
+  if (command !== "keystores") {
+    process.stderr.write("usage: tsx e2e/dataplane/standin.ts keystores\n");
+    process.exit(2);
+  }
+  const repo = join(__dirname, "../..");
+  const ctx: PartContext = {
+    repo,
+    dir: process.env.IMAAS_SANDBOX_DIR || join(repo, ".sandbox"),
+    toolsDir: process.env.IMAAS_TOOLS_DIR || join(homedir(), ".cache/imaas-tools"),
+    log: (m) => process.stderr.write(`${m}\n`),
+  };
+  const written = writeStandinKeystores(ctx);
+  process.stderr.write(
+    `stand-in keystore Secrets (in place of cert-manager): ${written.length ? written.join(", ") : "none missing"}\n`,
+  );
 }
