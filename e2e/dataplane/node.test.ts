@@ -25,6 +25,7 @@ import {
   NODE_SYSCTLS,
   nodePart,
   nodePaths,
+  nftTables,
   POD_CIDR,
   readSysctl,
   waitForNodeLock,
@@ -89,6 +90,7 @@ describe("node part: a real node in the sandbox", function () {
   let sysctlsBefore: Record<string, string | undefined> = {};
   const pathsBefore = new Map<string, boolean>();
   let chainsBefore: Record<string, string[]> = {};
+  let tablesBefore: string[] = [];
   const token = `hello-${process.pid}-${Date.now()}`;
 
   before(async function () {
@@ -102,6 +104,7 @@ describe("node part: a real node in the sandbox", function () {
     sysctlsBefore = Object.fromEntries(NODE_SYSCTLS.map((s) => [s, readSysctl(s)]));
     for (const f of FIXED_PATHS) pathsBefore.set(f, existsSync(f));
     chainsBefore = allChains();
+    tablesBefore = nftTables();
     assert.equal(bridgeExists(), false, `bridge ${BRIDGE} exists before the node starts`);
     const t = Date.now();
     parts = await startParts(ctx, ["node"]);
@@ -273,6 +276,7 @@ describe("node part: a real node in the sandbox", function () {
 
     for (const [key, value] of Object.entries(sysctlsBefore)) assert.equal(readSysctl(key), value, key);
     assert.deepEqual(addedChains(chainsBefore), {}, "no KUBE-/CNI- iptables chains left");
+    assert.deepEqual(nftTables().sort(), [...tablesBefore].sort(), "the nftables tables as before");
     assert.equal(bridgeExists(), false, `bridge ${BRIDGE} deleted`);
     assert.deepEqual(
       recs.filter(isRunning).map((r) => r.name),
@@ -281,7 +285,11 @@ describe("node part: a real node in the sandbox", function () {
     );
     assert.deepEqual(processesNaming(p.base), [], "no process (shim, container) names the node's folder");
     assert.deepEqual(mountsUnder(p.base), [], "no mounts left under the node's folder");
-    assert.equal(existsSync("/sys/fs/cgroup/memory/kubepods"), false, "kubepods cgroups removed");
+    assert.deepEqual(
+      readdirSync("/sys/fs/cgroup").filter((h) => existsSync(join("/sys/fs/cgroup", h, "kubepods"))),
+      [],
+      "kubepods cgroups removed from every hierarchy",
+    );
     for (const [f, existed] of pathsBefore) assert.equal(existsSync(f), existed, `${f} as before`);
     assert.equal(existsSync(NODE_LOCK), false, "node lock released");
     assert.equal(existsSync(p.hostState), false, "host record removed once restored");

@@ -36,6 +36,12 @@ for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do
   rm -f "$f"
 done
 
+# The node part keeps its record of the host (sysctls, iptables chains, paths it found) only while it has
+# not restored it: removing the directory would lose what to restore. Keep it; down.sh again retries.
+if [[ -f "$STATE/parts/node/host-state.json" ]]; then
+  die "the node part did not restore the host (see above); kept $STATE for its record parts/node/host-state.json: fix the cause and run down.sh again"
+fi
+
 if [[ "${KEEP_LOGS:-}" == 1 ]]; then
   find "$STATE" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
   log "stopped; logs kept in $STATE/logs"

@@ -87,6 +87,8 @@ interface HostState {
   readonly cgroupHierarchies: string[];
   /** Chains per `<family> <table>` at start. */
   readonly chains: Record<string, string[]>;
+  /** nftables tables (`ip filter`, …) at start: iptables-nft creates the legacy-named ones on first use. */
+  readonly nftTables?: string[];
 }
 
 /** The part's folders. */
@@ -190,6 +192,39 @@ function deleteChains(family: string, table: string, chains: readonly string[]):
   for (const c of chains) lines.push(`-X ${c}`);
   lines.push("COMMIT", "");
   sh(`${family}-restore`, ["--noflush"], lines.join("\n"));
+}
+
+/** nftables tables as `<family> <name>`. */
+export function nftTables(): string[] {
+  try {
+    return sh("nft", ["list", "tables"])
+      .split("\n")
+      .filter((l) => l.startsWith("table "))
+      .map((l) => l.slice("table ".length).trim());
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Deletes the iptables-nft tables (`ip filter`, `ip6 nat`, …) that did not exist at start and now hold no
+ * rule and no chain but the built-in ones — what kube-proxy and the kubelet leave once their chains are gone.
+ */
+function deleteEmptyIptablesTables(before: readonly string[]): void {
+  const old = new Set(before);
+  for (const t of nftTables()) {
+    const [family, name] = t.split(" ");
+    if (old.has(t) || (family !== "ip" && family !== "ip6") || !IPTABLES_TABLES.some((x) => x === name))
+      continue;
+    const save = sh(family === "ip" ? "iptables-save" : "ip6tables-save", ["-t", name!]);
+    const builtIn = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
+    const chains = save
+      .split("\n")
+      .filter((l) => l.startsWith(":"))
+      .map((l) => l.slice(1).split(" ")[0]!);
+    if (save.split("\n").some((l) => l.startsWith("-A ")) || chains.some((c) => !builtIn.has(c))) continue;
+    sh("nft", ["delete", "table", family, name!]);
+  }
 }
 
 /** Mount points at or below `dir`, deepest first. */
@@ -545,6 +580,7 @@ export const nodePart: Part = {
       createdPaths: FIXED_PATHS.filter((f) => !existsSync(f)),
       cgroupHierarchies: cgroupHierarchies().filter((h) => !existsSync(join(cgroupRoot, h, "kubepods"))),
       chains: allChains(),
+      nftTables: nftTables(),
     };
     mkdirSync(p.base, { recursive: true });
     writeFileSync(p.hostState, `${JSON.stringify(host, null, 2)}\n`);
@@ -741,6 +777,7 @@ export const nodePart: Part = {
           const [family, table] = key.split(" ");
           deleteChains(family!, table!, chains);
         }
+        if (host.nftTables) deleteEmptyIptablesTables(host.nftTables);
       });
       await attempt("restoring sysctls", () => {
         for (const [k, v] of Object.entries(host.sysctls)) {
