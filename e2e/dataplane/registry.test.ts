@@ -14,8 +14,7 @@ import { loadTenantDir } from "../../model/load";
 import { namespaceName } from "../../model/naming";
 import { platformConfigOf, readStackConfig } from "../../model/stack-file";
 import { kubectl } from "../sandbox/parts/control-plane";
-import { waitForNodeLock } from "../sandbox/parts/node";
-import { startParts, stopParts } from "../sandbox/parts/orchestrator";
+import { allParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
 import { freePort } from "../sandbox/parts/process";
 import {
@@ -29,6 +28,7 @@ import {
   registryHostsDir,
   standinBinary,
   standinPod,
+  startPartsWithNode,
 } from "./standin";
 
 const ROOT = join(__dirname, "../..");
@@ -59,9 +59,8 @@ describe("registry part and the stand-in MI image", function () {
       env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir },
       stdio: ["ignore", "inherit", "inherit"],
     });
-    // One node per machine: wait (bounded) while another sandbox holds it.
-    await waitForNodeLock(ctx.dir, 15 * 60_000, log);
-    parts = await startParts(ctx, ["node", "registry"]);
+    // One node per machine: taken last, waiting (bounded) while another sandbox holds it.
+    parts = await startPartsWithNode(ctx, ["registry", "node"], allParts());
     address = registryAddress(ctx.dir);
   });
 

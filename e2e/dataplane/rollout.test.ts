@@ -12,7 +12,7 @@
  *
  * Stand-ins, said plainly: the image is the stand-in; the keystore Secret cert-manager would write
  * (certManager.install is false in the sandbox) is made by this test with openssl and the stand-in's keytool
- * (standin.ts `standinKeystoreSecret`); network policies are not enforced here (no netpol part started).
+ * (standin.ts `writeStandinKeystores`); network policies are not enforced here (no netpol part started).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -28,9 +28,9 @@ import { platformConfigOf, readStackConfig } from "../../model/stack-file";
 import { ARGOCD_NAMESPACE } from "../sandbox/parts/argocd";
 import { kubectl, sandboxEnv } from "../sandbox/parts/control-plane";
 import { git, SANDBOX_STACK, sandboxStackFilePath } from "../sandbox/parts/git-world";
-import { allParts, startParts, stopParts } from "../sandbox/parts/orchestrator";
+import { allParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
-import { FIRST_BUILD_TAG, MI_PORTS, ROLLOUT_TAG, standinBinary, standinKeystoreSecret } from "./standin";
+import { FIRST_BUILD_TAG, MI_PORTS, ROLLOUT_TAG, startPartsWithNode, writeStandinKeystores } from "./standin";
 
 const ROOT = join(__dirname, "../..");
 const TENANT = "shop";
@@ -214,7 +214,7 @@ describe("zero-downtime rollout of a stand-in MI service synced by Argo CD", fun
   }
 
   before(async function () {
-    this.timeout(40 * 60_000); // includes a cold tool build
+    this.timeout(55 * 60_000); // a cold tool build, and waiting for the node
     mkdirSync(tenantsDir, { recursive: true });
     mkdirSync(work, { recursive: true });
     writeFileSync(join(tenantsDir, `${TENANT}.yaml`), TENANT_FILE);
@@ -227,7 +227,8 @@ describe("zero-downtime rollout of a stand-in MI service synced by Argo CD", fun
       { env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir }, stdio: ["ignore", "inherit", "inherit"] },
     );
     process.env.IMAAS_TENANTS_DIR = tenantsDir;
-    parts = await startParts(
+    // One node per machine: taken last, waiting (bounded) while another sandbox holds it.
+    parts = await startPartsWithNode(
       ctx,
       ["argocd", "node", "registry"],
       allParts({ git: { firstBuildTag: FIRST_BUILD_TAG } }),
@@ -251,15 +252,7 @@ describe("zero-downtime rollout of a stand-in MI service synced by Argo CD", fun
     log(`pulumi up: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     // What cert-manager would write from the platform's Certificate: a stand-in keystore Secret under the
     // keystore password of the platform's credentials Secret.
-    const creds = kj(["-n", NS, "get", "secret", `${SERVICE}-mi-credentials`]);
-    const keystorePassword = Buffer.from(creds.data["keystore-password"], "base64").toString("utf8");
-    const secret = standinKeystoreSecret({
-      binary: standinBinary(ctx.dir),
-      namespace: NS,
-      service: SERVICE,
-      keystorePassword,
-    });
-    k(["apply", "-f", "-"], JSON.stringify(secret));
+    assert.deepEqual(writeStandinKeystores(ctx), [`${NS}/${SERVICE}-mi-keystore`]);
     log(
       `first sync: ${SERVICE} ready on ${FIRST_BUILD_TAG} after ${(await settled(FIRST_BUILD_TAG, 6 * 60_000)).toFixed(1)} s`,
     );

@@ -19,7 +19,9 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { miKeystoreName } from "../../model/naming";
 import { kubectl } from "../sandbox/parts/control-plane";
-import type { PartContext } from "../sandbox/parts/part";
+import { waitForNodeLock } from "../sandbox/parts/node";
+import { startParts, stopParts } from "../sandbox/parts/orchestrator";
+import type { Part, PartContext } from "../sandbox/parts/part";
 import { standinBinary } from "../sandbox/parts/registry";
 
 export {
@@ -247,4 +249,41 @@ if (require.main === module) {
   process.stderr.write(
     `stand-in keystore Secrets (in place of cert-manager): ${written.length ? written.join(", ") : "none missing"}\n`,
   );
+}
+
+/**
+ * Starts `names` (one of them "node") like the orchestrator's `startParts`, but takes the machine's one
+ * node last and waits for it: the other parts first, then — waiting (bounded) while another sandbox holds
+ * the node, and again if another suite takes it between the wait and the start — the node. On a failure
+ * everything started is stopped again. Returns the parts in start order, for `stopParts`.
+ */
+export async function startPartsWithNode(
+  ctx: PartContext,
+  names: readonly string[],
+  all: readonly Part[],
+  waitMs = 20 * 60_000,
+): Promise<Part[]> {
+  const node = all.find((p) => p.name === "node");
+  if (!node) throw new Error("no node part among the sandbox's parts");
+  const others = names.filter((n) => n !== "node");
+  const started = await startParts(ctx, [...others, ...node.needs], all);
+  // The node's needs are up: start it on its own (a copy that needs nothing, so nothing starts twice).
+  const alone: Part = { ...node, needs: [] };
+  const deadline = Date.now() + waitMs;
+  try {
+    for (;;) {
+      await waitForNodeLock(ctx.dir, Math.max(0, deadline - Date.now()), ctx.log);
+      try {
+        started.push(...(await startParts(ctx, ["node"], [alone])));
+        return started;
+      } catch (err) {
+        const taken = /another sandbox runs this machine's node/.test((err as Error).message);
+        if (!taken || Date.now() > deadline) throw err;
+        ctx.log("the node was taken by another sandbox between the wait and the start: waiting again");
+      }
+    }
+  } catch (err) {
+    await stopParts(ctx, started).catch(() => undefined);
+    throw err;
+  }
 }

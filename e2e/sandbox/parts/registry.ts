@@ -96,6 +96,7 @@ function ensurePackages(ctx: PartContext): void {
       `registry: Debian packages ${missing.join(", ")} are missing (apt-get install ${missing.join(" ")})`,
     );
   ctx.log(`registry: apt-get install ${missing.join(" ")}`);
+  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"] });
   execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
     stdio: ["ignore", "ignore", "inherit"],
