@@ -3,7 +3,7 @@
 #   helm, pulumi (+ pulumi-language-nodejs), pulumi-resource-kubernetes,
 #   kube-apiserver / kube-controller-manager / kube-scheduler, etcd, CRDs,
 #   prometheus + promtool, alertmanager + amtool, prom-label-proxy, actionlint, luajit (Debian), otelcol-imaas,
-#   Argo CD application-controller + repo-server, redis-server, PostgreSQL (Debian),
+#   Argo CD application-controller + repo-server + notifications controller, redis-server, PostgreSQL (Debian),
 #   a node: containerd, runc, CNI plugins, catatonit, umoci, skopeo, busybox (Debian), kubelet, kube-proxy.
 #   kube-network-policies (NetworkPolicy on real packets; patched for kernels without nft_queue).
 #
@@ -256,9 +256,9 @@ build_crds() {
   write_stamp crds "$v"
 }
 
-# Argo CD's application-controller and repo-server (and argocd-git-ask-pass, which the repo-server
-# runs as GIT_ASKPASS=argocd): one binary switched on its name, as upstream's cmd/main.go does.
-ARGOCD_NAMES=(argocd-application-controller argocd-repo-server argocd-git-ask-pass)
+# Argo CD's application-controller, repo-server and notifications controller (and argocd-git-ask-pass, which
+# the repo-server runs as GIT_ASKPASS=argocd): one binary switched on its name, as upstream's cmd/main.go does.
+ARGOCD_NAMES=(argocd-application-controller argocd-repo-server argocd-git-ask-pass argocd-notifications)
 build_argocd() {
   local v="$ARGOCD_VERSION" n
   local outs=("$BIN/argocd"); for n in "${ARGOCD_NAMES[@]}"; do outs+=("$BIN/$n"); done

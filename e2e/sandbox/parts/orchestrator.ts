@@ -3,6 +3,7 @@
  * waits for each to be ready, and stops them in reverse — also when a start fails.
  */
 import { argocdPart } from "./argocd";
+import { argocdNotificationsPart } from "./argocd-notifications";
 import { controlPlanePart } from "./control-plane";
 import { type GitWorldOptions, gitWorldPart } from "./git-world";
 import { netpolPart } from "./netpol";
@@ -18,6 +19,7 @@ export function allParts(options: { readonly git?: GitWorldOptions } = {}): Part
     gitWorldPart(options.git),
     redisPart,
     argocdPart,
+    argocdNotificationsPart,
     registryPart({ firstBuildTag: options.git?.firstBuildTag }),
     nodePart,
     netpolPart(),

@@ -1,13 +1,14 @@
-// Command argocd: the two Argo CD components the sandbox runs, in one binary switched on its name
+// Command argocd: the Argo CD components the sandbox runs, in one binary switched on its name
 // (or on ARGOCD_BINARY_NAME), as upstream's cmd/main.go does:
 //
 //	argocd-application-controller   the controller that syncs Applications
 //	argocd-repo-server              renders manifests from Git (helm, multi-source)
+//	argocd-notifications            the notifications controller (the promotion gate's commit statuses)
 //	argocd-git-ask-pass             git's credential helper; the repo-server runs it as
 //	                                GIT_ASKPASS=argocd with ARGOCD_BINARY_NAME=argocd-git-ask-pass
 //
 // The binary is installed as bin/argocd (the name the repo-server puts in GIT_ASKPASS) with the
-// two component names as symlinks. The API server, CLI, Dex and the other components are not built.
+// component names as symlinks. The API server, CLI, Dex and the other components are not built.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	appcontroller "github.com/argoproj/argo-cd/v3/cmd/argocd-application-controller/commands"
 	gitaskpass "github.com/argoproj/argo-cd/v3/cmd/argocd-git-ask-pass/commands"
+	notifications "github.com/argoproj/argo-cd/v3/cmd/argocd-notification/commands"
 	reposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
 	"github.com/argoproj/argo-cd/v3/util/log"
 )
@@ -29,6 +31,7 @@ var components = map[string]func() *cobra.Command{
 	"argocd-application-controller": appcontroller.NewCommand,
 	"argocd-repo-server":            reposerver.NewCommand,
 	"argocd-git-ask-pass":           gitaskpass.NewCommand,
+	"argocd-notifications":          notifications.NewCommand,
 }
 
 func main() {
@@ -41,7 +44,7 @@ func main() {
 	}
 	newCommand, ok := components[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "%s: run as argocd-application-controller, argocd-repo-server or argocd-git-ask-pass (a symlink or ARGOCD_BINARY_NAME)\n", name)
+		fmt.Fprintf(os.Stderr, "%s: run as argocd-application-controller, argocd-repo-server, argocd-notifications or argocd-git-ask-pass (a symlink or ARGOCD_BINARY_NAME)\n", name)
 		os.Exit(2)
 	}
 	command := newCommand()
