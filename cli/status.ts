@@ -13,7 +13,13 @@
  * Application CRD of Argo CD v3.2.11 (`manifests/crds/application-crd.yaml`, the CRD the sandbox installs).
  */
 import type { Environment } from "../model/environments";
-import { applicationName, grafanaHost, imageRepository, namespaceName } from "../model/naming";
+import {
+  applicationName,
+  dedicatedArgoNamespace,
+  grafanaHost,
+  imageRepository,
+  namespaceName,
+} from "../model/naming";
 import { type ClusterConfig, clusterFor, type PlatformConfig } from "../model/platform-config";
 import type { TenantSpec } from "../model/spec";
 import {
@@ -80,7 +86,9 @@ export function statusTargets(
           env,
           cluster,
           namespace: namespaceName(t.name, env),
-          argocdNamespace: cfg.argocd.namespace,
+          // A tenant on its own Argo CD (spec.isolation: dedicated) keeps its Applications in its namespace.
+          argocdNamespace:
+            t.isolation === "dedicated" ? dedicatedArgoNamespace(t.name) : cfg.argocd.namespace,
           application: applicationName(t.name, s.name, env),
           deployment: s.name,
           imageRepository: imageRepository(cfg.registry.host, t.name, s.name),
@@ -405,8 +413,15 @@ export async function collectStatus(
   for (const [name, list] of byCluster) {
     const reader = readerFor(list[0]!.cluster);
     try {
-      const apps = await reader.applications(cfg.argocd.namespace);
-      const appByName = new Map((apps ?? []).map((a) => [a.metadata?.name ?? "", a]));
+      // The shared Argo CD's namespace first (it tells whether Argo CD is there at all), then each dedicated one.
+      const argoNamespaces = [...new Set([cfg.argocd.namespace, ...list.map((t) => t.argocdNamespace)])];
+      const read = await Promise.all(argoNamespaces.map((ns) => reader.applications(ns)));
+      const apps = read[0];
+      const appByName = new Map(
+        read.flatMap((xs, i) =>
+          (xs ?? []).map((a) => [`${argoNamespaces[i]}/${a.metadata?.name ?? ""}`, a] as const),
+        ),
+      );
       const namespaces = [...new Set(list.map((t) => t.namespace))];
       const perNs = new Map<string, { deployments: readonly Deployment[]; pods: readonly Pod[] }>();
       for (const ns of namespaces) {
@@ -416,7 +431,12 @@ export async function collectStatus(
       for (const t of list) {
         const { deployments, pods } = perNs.get(t.namespace)!;
         const d = deployments.find((x) => x.metadata?.name === t.deployment);
-        results.set(t, evaluate(t, appByName.get(t.application), d, pods, { noArgoCd: apps === undefined }));
+        results.set(
+          t,
+          evaluate(t, appByName.get(`${t.argocdNamespace}/${t.application}`), d, pods, {
+            noArgoCd: apps === undefined,
+          }),
+        );
       }
       clusters.push({ name, ...(apps === undefined ? { noArgoCd: true } : {}) });
     } catch (err) {
