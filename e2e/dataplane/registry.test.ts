@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadTenantDir } from "../../model/load";
@@ -32,6 +32,8 @@ import {
 } from "./standin";
 
 const ROOT = join(__dirname, "../..");
+/** Debian's JDK keytool, when installed: the stand-in's JKS files must be real ones. */
+const JDK_KEYTOOL = "/usr/bin/keytool";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const log = (m: string) => process.stderr.write(`      ${new Date().toISOString().slice(11, 19)} ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -349,6 +351,26 @@ describe("registry part and the stand-in MI image", function () {
         /ready: internal API/,
       );
     });
+
+    (existsSync(JDK_KEYTOOL) ? it : it.skip)(
+      `the JDK's keytool (${JDK_KEYTOOL}) reads the truststore the stand-in's keytool wrote, and refuses a wrong password`,
+      () => {
+        const ts = join(home(), "repository/resources/security/imaas-truststore.jks");
+        const list = execFileSync(JDK_KEYTOOL, ["-list", "-keystore", ts, "-storepass", password], {
+          encoding: "utf8",
+        });
+        assert.match(list, /Keystore type: JKS/);
+        assert.match(list, /imaas-internal-ca, .*trustedCertEntry/);
+        let err = "";
+        try {
+          execFileSync(JDK_KEYTOOL, ["-list", "-keystore", ts, "-storepass", "wrong"], { stdio: "pipe" });
+        } catch (e) {
+          err =
+            String((e as { stdout?: Buffer }).stdout ?? "") + String((e as { stderr?: Buffer }).stderr ?? "");
+        }
+        assert.match(err, /Keystore was tampered with, or password was incorrect/);
+      },
+    );
 
     it("probe exits 0 on a connection and 1 on a refused one", () => {
       const ok = execFileSync(bin, ["probe", "tcp", `127.0.0.1:${registryAddress(ctx.dir).split(":")[1]}`], {
