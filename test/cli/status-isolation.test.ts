@@ -3,7 +3,8 @@
  * spec.isolation: dedicated) and the shared tenants' in the shared one, reading each namespace once per cluster.
  */
 import { strict as assert } from "node:assert";
-import { type ClusterReader, collectStatus, statusTargets } from "../../cli/status";
+import { collectStatus, statusTargets } from "../../cli/status";
+import type { ClusterReader } from "../../cli/status-objects";
 import { testConfig } from "../support/mocks";
 import { inlineTenants } from "../support/tenants";
 
