@@ -21,14 +21,15 @@ import {
   FIXED_PATHS,
   mountsUnder,
   NODE_LOCK,
+  NODE_LOCK_WAIT_ENV,
   NODE_NAME,
   NODE_SYSCTLS,
+  waitForNodeLock,
   nodePart,
   nodePaths,
   nftTables,
   POD_CIDR,
   readSysctl,
-  waitForNodeLock,
 } from "../sandbox/parts/node";
 import { BUSYBOX_IMAGE, buildAndImport, busyboxImageSpec } from "../sandbox/parts/node-image";
 import { startParts, stopParts } from "../sandbox/parts/orchestrator";
@@ -99,15 +100,35 @@ describe("node part: a real node in the sandbox", function () {
       env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir },
       stdio: ["ignore", "inherit", "inherit"],
     });
-    // One node per machine: wait (bounded) for another sandbox's node to stop.
-    await waitForNodeLock(ctx.dir, 10 * 60_000, log);
-    sysctlsBefore = Object.fromEntries(NODE_SYSCTLS.map((s) => [s, readSysctl(s)]));
-    for (const f of FIXED_PATHS) pathsBefore.set(f, existsSync(f));
-    chainsBefore = allChains();
-    tablesBefore = nftTables();
-    assert.equal(bridgeExists(), false, `bridge ${BRIDGE} exists before the node starts`);
     const t = Date.now();
+    parts = await startParts(ctx, ["control-plane"]);
+    // One node per machine: wait (bounded) for another sandbox's node to stop, note the host as it is
+    // without a node, then start ours (which waits too, should another sandbox take the lock first).
+    await waitForNodeLock(ctx.dir, 15 * 60_000, log);
+    const snapshot = () => {
+      sysctlsBefore = Object.fromEntries(NODE_SYSCTLS.map((s) => [s, readSysctl(s)]));
+      for (const f of FIXED_PATHS) pathsBefore.set(f, existsSync(f));
+      chainsBefore = allChains();
+      tablesBefore = nftTables();
+    };
+    snapshot();
+    process.env[NODE_LOCK_WAIT_ENV] = "900";
     parts = await startParts(ctx, ["node"]);
+    const record = JSON.parse(readFileSync(nodePaths(ctx.dir).hostState, "utf8")) as {
+      sysctls: Record<string, string>;
+      createdPaths: string[];
+      chains: Record<string, string[]>;
+      nftTables: string[];
+    };
+    if (NODE_SYSCTLS.some((k) => record.sysctls[k] !== sysctlsBefore[k])) {
+      // Another sandbox's node started between the snapshot and our lock (and has been stopped since):
+      // the host to restore is the one the node part recorded when it took the lock.
+      log("another sandbox's node ran meanwhile: the host before ours is the node part's record");
+      sysctlsBefore = record.sysctls;
+      for (const f of FIXED_PATHS) pathsBefore.set(f, !record.createdPaths.includes(f));
+      chainsBefore = record.chains;
+      tablesBefore = record.nftTables;
+    }
     log(`control plane + node up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     buildAndImport(busyboxImageSpec, join(base, "busybox-image"), containerdSocket(ctx.dir), bin);
   });
@@ -242,6 +263,7 @@ describe("node part: a real node in the sandbox", function () {
 
   it("a second sandbox cannot start a node while this one runs, and its stop leaves this node alone", async () => {
     const other: PartContext = { ...ctx, dir: join(base, "other-sandbox") };
+    process.env[NODE_LOCK_WAIT_ENV] = "0"; // fail at once, as `npm run sandbox` does
     await assert.rejects(
       nodePart.start(other),
       (err: Error) =>

@@ -10,6 +10,7 @@
  * those fixed paths and the one bridge, only one sandbox per machine runs a node: a lock file names it.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -71,6 +72,8 @@ export const FIXED_PATHS = [
   "/run/containerd",
   "/var/log/containers",
   "/var/log/pods",
+  // libmount's folder (utab), made by the first mount/umount without -n (the kubelet's volume mounts)
+  "/run/mount",
 ] as const;
 
 const IPTABLES_TABLES = ["filter", "nat", "mangle", "raw"] as const;
@@ -310,38 +313,95 @@ function shimPids(socket: string): number[] {
 
 // --- the lock ---------------------------------------------------------------------------------------
 
-function lockHolder(): string | undefined {
+interface LockInfo {
+  readonly dir: string;
+  /** The process that took the lock, and its start time (a recycled pid is not it). */
+  readonly pid?: number;
+  readonly startTime?: string;
+  readonly nonce?: string;
+}
+
+function lockInfo(): LockInfo | undefined {
   try {
-    return (JSON.parse(readFileSync(NODE_LOCK, "utf8")) as { dir: string }).dir;
+    return JSON.parse(readFileSync(NODE_LOCK, "utf8")) as LockInfo;
   } catch {
     return undefined;
   }
 }
 
-/** Takes the machine's node lock for `dir`, or explains which sandbox holds it. */
-export function acquireNodeLock(dir: string): void {
+const lockHolder = (): string | undefined => lockInfo()?.dir;
+
+/**
+ * Whether the lock's holder may still run a node: the process that took it is alive (a start in progress,
+ * before anything is recorded), or its sandbox has a host record or running node processes.
+ */
+function holderLive(info: LockInfo): boolean {
+  if (
+    info.pid !== undefined &&
+    info.startTime !== undefined &&
+    processStartTime(info.pid) === info.startTime
+  ) {
+    return true;
+  }
+  const paths = nodePaths(info.dir);
+  return existsSync(paths.hostState) || recordedProcesses(paths.run).some(isRunning);
+}
+
+/**
+ * Takes the machine's node lock for `dir` (returns its nonce), or explains which sandbox holds it. A lock
+ * whose holder is gone and left nothing to restore is stale and replaced.
+ */
+export function acquireNodeLock(dir: string): string {
   for (let attempt = 0; attempt < 2; attempt++) {
+    const nonce = randomBytes(8).toString("hex");
+    const info: LockInfo = { dir, pid: process.pid, startTime: processStartTime(process.pid), nonce };
     try {
-      writeFileSync(NODE_LOCK, `${JSON.stringify({ dir, pid: process.pid })}\n`, { flag: "wx" });
-      return;
+      writeFileSync(NODE_LOCK, `${JSON.stringify(info)}\n`, { flag: "wx" });
+      return nonce;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
-    const other = lockHolder();
-    if (other === dir) return;
-    const otherPaths = other ? nodePaths(other) : undefined;
-    const live =
-      otherPaths && (existsSync(otherPaths.hostState) || recordedProcesses(otherPaths.run).some(isRunning));
-    if (live) {
+    const other = lockInfo();
+    if (other?.dir === dir) return other.nonce ?? "";
+    if (other && holderLive(other)) {
       throw new Error(
-        `another sandbox runs this machine's node (fixed host paths, one CNI bridge): ${other} holds ${NODE_LOCK}; ` +
-          `stop it first (IMAAS_SANDBOX_DIR=${other} npm run sandbox:down) or use that sandbox`,
+        `another sandbox runs this machine's node (fixed host paths, one CNI bridge): ${other.dir} holds ${NODE_LOCK}; ` +
+          `stop it first (IMAAS_SANDBOX_DIR=${other.dir} npm run sandbox:down) or use that sandbox`,
       );
     }
-    // The holder is gone and left nothing to restore: a stale lock.
     rmSync(NODE_LOCK, { force: true });
   }
   throw new Error(`could not take ${NODE_LOCK}`);
+}
+
+/** Seconds `start` waits for another sandbox's node to stop before it fails (default 0: fail at once). */
+export const NODE_LOCK_WAIT_ENV = "IMAAS_NODE_LOCK_WAIT_SECONDS";
+
+/**
+ * Takes the node lock, retrying for up to `waitMs` while another live sandbox holds it (taken in the same
+ * step that finds it free, so two waiting suites cannot both start a node).
+ */
+export async function takeNodeLock(dir: string, waitMs: number, log: (m: string) => void): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  let said = 0;
+  for (;;) {
+    try {
+      const nonce = acquireNodeLock(dir);
+      // Two starters may have found one stale lock at once and the second removed the first's new
+      // lock: only the one whose lock is still there after a moment holds it.
+      await sleep(300);
+      const now = lockInfo();
+      if (now?.dir === dir && (now.nonce ?? "") === nonce) return;
+      throw new Error(`another sandbox took ${NODE_LOCK} at the same moment`);
+    } catch (err) {
+      if (Date.now() >= deadline || !(err as Error).message.startsWith("another sandbox")) throw err;
+      if (Date.now() - said > 30_000) {
+        log(`node: waiting for the node of sandbox ${lockHolder()} to stop (${NODE_LOCK})`);
+        said = Date.now();
+      }
+      await sleep(1000);
+    }
+  }
 }
 
 /**
@@ -540,6 +600,139 @@ function processEnv(p: ReturnType<typeof nodePaths>, binDir: string): Record<str
   return { PATH: `${binDir}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: p.base, TMPDIR: join(p.base, "tmp") };
 }
 
+/**
+ * Stops what the node part started and restores the host from its record; `keepLock` when `start` cleans
+ * up before starting again (so no other sandbox takes the lock in between).
+ */
+async function stopNode(ctx: PartContext, opts: { keepLock: boolean }): Promise<void> {
+  const p = nodePaths(ctx.dir);
+  if (!existsSync(p.base)) return;
+  const bin = join(ctx.toolsDir, "bin");
+  const errors: string[] = [];
+  const attempt = async (what: string, fn: () => unknown) => {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(`${what}: ${(err as Error).message}`);
+    }
+  };
+  // Host state is shared: touch it only while this sandbox holds the node lock (or, without a lock, has
+  // a record of the host to restore).
+  const holder = lockHolder();
+  const ownsHost = holder === ctx.dir || (holder === undefined && existsSync(p.hostState));
+  const recs = recordedProcesses(p.run);
+  const byName = (n: string) => recs.find((r) => r.name === n);
+  // The kubelet first (it would restart containers), kube-proxy, then the containers and containerd.
+  for (const n of ["kubelet", "kube-proxy"]) {
+    const rec = byName(n);
+    if (rec) await attempt(`stopping ${n}`, () => stopRecorded(p.run, rec));
+  }
+  const containerd = byName("containerd");
+  if (containerd && isRunning(containerd)) {
+    await attempt("deleting the containers", async () => {
+      const ctr = (args: string[]) => sh(join(bin, "ctr"), ["--address", p.socket, "-n", "k8s.io", ...args]);
+      const tasks = () => ctr(["tasks", "ls", "-q"]).split("\n").filter(Boolean);
+      // A task may exit or be deleted by its shim meanwhile: errors on single tasks are expected; what
+      // counts is that none is left.
+      for (let round = 0; round < 5 && tasks().length > 0; round++) {
+        for (const id of tasks()) {
+          try {
+            ctr(["tasks", "kill", "--signal", "SIGKILL", "--all", id]);
+          } catch {}
+        }
+        await sleep(300);
+        for (const id of tasks()) {
+          try {
+            ctr(["tasks", "delete", "--force", id]);
+          } catch {}
+        }
+      }
+      const left = tasks();
+      if (left.length > 0) throw new Error(`containerd still runs tasks ${left.join(", ")}`);
+    });
+  }
+  if (ownsHost) await attempt("killing container processes", killKubepods);
+  if (containerd) await attempt("stopping containerd", () => stopRecorded(p.run, containerd));
+  await attempt("stopping leftover shims", async () => {
+    for (const pid of shimPids(p.socket)) {
+      try {
+        if (processStartTime(pid)) process.kill(pid, "SIGKILL");
+      } catch {
+        // exited
+      }
+    }
+    if (ownsHost) await killKubepods();
+  });
+  await attempt("unmounting", () => {
+    for (const m of mountsUnder(p.base)) {
+      try {
+        sh("umount", ["-n", m]);
+      } catch {
+        sh("umount", ["-n", "-l", m]);
+      }
+    }
+  });
+  await attempt(`deleting bridge ${BRIDGE}`, () => {
+    if (!ownsHost) return;
+    let exists = true;
+    try {
+      sh("ip", ["link", "show", BRIDGE]);
+    } catch {
+      exists = false;
+    }
+    if (exists) sh("ip", ["link", "del", BRIDGE]);
+  });
+
+  const host = existsSync(p.hostState)
+    ? (JSON.parse(readFileSync(p.hostState, "utf8")) as HostState)
+    : undefined;
+  if (host && !ownsHost) {
+    errors.push(`${holder} holds ${NODE_LOCK}: host state recorded in ${p.hostState} not restored`);
+  } else if (host) {
+    await attempt("deleting iptables chains", () => {
+      for (const [key, chains] of Object.entries(addedChains(host.chains))) {
+        const [family, table] = key.split(" ");
+        deleteChains(family!, table!, chains);
+      }
+      if (host.nftTables) deleteEmptyIptablesTables(host.nftTables);
+    });
+    await attempt("restoring sysctls", () => {
+      for (const [k, v] of Object.entries(host.sysctls)) {
+        if (readSysctl(k) !== v) writeFileSync(sysctlFile(k), `${v}\n`);
+      }
+    });
+    await attempt("removing kubepods cgroups", () => {
+      for (const h of host.cgroupHierarchies) {
+        for (const d of cgroupTree(join(cgroupRoot, h, "kubepods"))) rmdirSync(d);
+      }
+    });
+    await attempt("removing fixed host paths", () => {
+      for (const f of host.createdPaths) {
+        const inside = mountsUnder(f);
+        if (inside.length > 0) throw new Error(`${f} still has mounts (${inside.join(", ")}): not removed`);
+        // libmount's utab records other programs' mounts too: keep the folder while it holds a record.
+        if (
+          f === "/run/mount" &&
+          existsSync(f) &&
+          readdirSync(f).some((e) => statSync(join(f, e)).size > 0)
+        ) {
+          continue;
+        }
+        rmSync(f, { recursive: true, force: true });
+      }
+    });
+  }
+  if (errors.length > 0) {
+    throw new Error(`node: stopping left host state behind (${p.hostState} kept):\n  ${errors.join("\n  ")}`);
+  }
+  // Only private folders remain: remove them (logs stay in run/).
+  for (const d of ["containerd", "cni", "kubelet", "kube-proxy", "images", "tmp"]) {
+    rmSync(join(p.base, d), { recursive: true, force: true });
+  }
+  rmSync(p.hostState, { force: true });
+  if (!opts.keepLock) releaseNodeLock(ctx.dir);
+}
+
 export const nodePart: Part = {
   name: "node",
   needs: ["control-plane"],
@@ -553,9 +746,8 @@ export const nodePart: Part = {
     }
     if (process.getuid?.() !== 0)
       throw new Error("the node part runs containerd and the kubelet: run as root");
-    acquireNodeLock(ctx.dir);
-    await this.stop(ctx); // leftovers of a node that died (restores what it recorded)
-    acquireNodeLock(ctx.dir); // stop released it
+    await takeNodeLock(ctx.dir, Number(process.env[NODE_LOCK_WAIT_ENV] || 0) * 1000, ctx.log);
+    await stopNode(ctx, { keepLock: true }); // leftovers of a node that died (restores what it recorded)
     if (Buffer.byteLength(p.socket) > 100) {
       throw new Error(
         `containerd socket path too long for a unix socket (${p.socket}): use a shorter IMAAS_SANDBOX_DIR`,
@@ -688,125 +880,6 @@ export const nodePart: Part = {
     );
   },
   async stop(ctx) {
-    const p = nodePaths(ctx.dir);
-    if (!existsSync(p.base)) return;
-    const bin = join(ctx.toolsDir, "bin");
-    const errors: string[] = [];
-    const attempt = async (what: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        errors.push(`${what}: ${(err as Error).message}`);
-      }
-    };
-    // Host state is shared: touch it only while this sandbox holds the node lock (or nobody does).
-    const holder = lockHolder();
-    const ownsHost = holder === undefined || holder === ctx.dir;
-    const recs = recordedProcesses(p.run);
-    const byName = (n: string) => recs.find((r) => r.name === n);
-    // The kubelet first (it would restart containers), kube-proxy, then the containers and containerd.
-    for (const n of ["kubelet", "kube-proxy"]) {
-      const rec = byName(n);
-      if (rec) await attempt(`stopping ${n}`, () => stopRecorded(p.run, rec));
-    }
-    const containerd = byName("containerd");
-    if (containerd && isRunning(containerd)) {
-      await attempt("deleting the containers", async () => {
-        const ctr = (args: string[]) =>
-          sh(join(bin, "ctr"), ["--address", p.socket, "-n", "k8s.io", ...args]);
-        const tasks = () => ctr(["tasks", "ls", "-q"]).split("\n").filter(Boolean);
-        // A task may exit or be deleted by its shim meanwhile: errors on single tasks are expected; what
-        // counts is that none is left.
-        for (let round = 0; round < 5 && tasks().length > 0; round++) {
-          for (const id of tasks()) {
-            try {
-              ctr(["tasks", "kill", "--signal", "SIGKILL", "--all", id]);
-            } catch {}
-          }
-          await sleep(300);
-          for (const id of tasks()) {
-            try {
-              ctr(["tasks", "delete", "--force", id]);
-            } catch {}
-          }
-        }
-        const left = tasks();
-        if (left.length > 0) throw new Error(`containerd still runs tasks ${left.join(", ")}`);
-      });
-    }
-    if (ownsHost) await attempt("killing container processes", killKubepods);
-    if (containerd) await attempt("stopping containerd", () => stopRecorded(p.run, containerd));
-    await attempt("stopping leftover shims", async () => {
-      for (const pid of shimPids(p.socket)) {
-        try {
-          if (processStartTime(pid)) process.kill(pid, "SIGKILL");
-        } catch {
-          // exited
-        }
-      }
-      if (ownsHost) await killKubepods();
-    });
-    await attempt("unmounting", () => {
-      for (const m of mountsUnder(p.base)) {
-        try {
-          sh("umount", [m]);
-        } catch {
-          sh("umount", ["-l", m]);
-        }
-      }
-    });
-    await attempt(`deleting bridge ${BRIDGE}`, () => {
-      if (!ownsHost) return;
-      let exists = true;
-      try {
-        sh("ip", ["link", "show", BRIDGE]);
-      } catch {
-        exists = false;
-      }
-      if (exists) sh("ip", ["link", "del", BRIDGE]);
-    });
-
-    const host = existsSync(p.hostState)
-      ? (JSON.parse(readFileSync(p.hostState, "utf8")) as HostState)
-      : undefined;
-    if (host && !ownsHost) {
-      errors.push(`${holder} holds ${NODE_LOCK}: host state recorded in ${p.hostState} not restored`);
-    } else if (host) {
-      await attempt("deleting iptables chains", () => {
-        for (const [key, chains] of Object.entries(addedChains(host.chains))) {
-          const [family, table] = key.split(" ");
-          deleteChains(family!, table!, chains);
-        }
-        if (host.nftTables) deleteEmptyIptablesTables(host.nftTables);
-      });
-      await attempt("restoring sysctls", () => {
-        for (const [k, v] of Object.entries(host.sysctls)) {
-          if (readSysctl(k) !== v) writeFileSync(sysctlFile(k), `${v}\n`);
-        }
-      });
-      await attempt("removing kubepods cgroups", () => {
-        for (const h of host.cgroupHierarchies) {
-          for (const d of cgroupTree(join(cgroupRoot, h, "kubepods"))) rmdirSync(d);
-        }
-      });
-      await attempt("removing fixed host paths", () => {
-        for (const f of host.createdPaths) {
-          const inside = mountsUnder(f);
-          if (inside.length > 0) throw new Error(`${f} still has mounts (${inside.join(", ")}): not removed`);
-          rmSync(f, { recursive: true, force: true });
-        }
-      });
-    }
-    if (errors.length > 0) {
-      throw new Error(
-        `node: stopping left host state behind (${p.hostState} kept):\n  ${errors.join("\n  ")}`,
-      );
-    }
-    // Only private folders remain: remove them (logs stay in run/).
-    for (const d of ["containerd", "cni", "kubelet", "kube-proxy", "images", "tmp"]) {
-      rmSync(join(p.base, d), { recursive: true, force: true });
-    }
-    rmSync(p.hostState, { force: true });
-    releaseNodeLock(ctx.dir);
+    await stopNode(ctx, { keepLock: false });
   },
 };
