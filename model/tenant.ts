@@ -471,6 +471,17 @@ const specSchema = z
           });
         }
       });
+      // CI builds an image once, on the service's first branch, and promotes it; prod never builds.
+      const runsIn = (svc.environments ?? tenantEnvs).filter((e) => tenantEnvs.includes(e));
+      if (runsIn.length > 0 && runsIn.every((e) => e === "prod")) {
+        ctx.addIssue({
+          code: "custom",
+          path: svc.environments ? ["services", i, "environments"] : ["services", i, "name"],
+          message:
+            `service "${svc.name}" runs only in prod, and prod never builds images (build once, promote the same image): ` +
+            `give it a dev or test environment to build in${svc.environments ? "" : " (spec.environments of the tenant, or the service's own environments)"}`,
+        });
+      }
       for (const key of ["replicas", "autoscaling", "config", "expose"] as const) {
         for (const e of Object.keys(svc[key] ?? {}) as Environment[]) {
           if (svc[key]?.[e] === undefined) continue;

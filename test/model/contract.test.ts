@@ -105,7 +105,7 @@ describe("contract: one grammar for amounts", () => {
 describe("contract: it must fit", () => {
   it("every service at its largest plus the surge pod fits the quota; the error shows the arithmetic", () => {
     const file = tenant(
-      '  owners: [ana]\n  environments: [prod]\n  quota:\n    prod: { cpu: "4", memory: 16Gi }\n  services:\n    - name: salary-sync\n      autoscaling: { prod: { min: 3, max: 8 } }\n      resources: { cpu: 500m, memory: 1Gi }\n',
+      '  owners: [ana]\n  environments: [test, prod]\n  quota:\n    prod: { cpu: "4", memory: 16Gi }\n  services:\n    - name: salary-sync\n      autoscaling: { prod: { min: 3, max: 8 } }\n      resources: { cpu: 500m, memory: 1Gi }\n',
     );
     const errors = errorsOf({ "payroll.yaml": file });
     assert.deepEqual(errors, [

@@ -160,6 +160,16 @@ describe("loader: each rule refuses bad input with file:line:col and the field",
       /:10:27: spec\.services\[0\]\.environments\[1\]: "prod" is not one of the tenant's environments/,
     ],
     [
+      "service only in prod (nothing would build its image)",
+      tenant("  owners: [ana]\n  services:\n    - name: sync\n      environments: [prod]\n"),
+      /:9:21: spec\.services\[0\]\.environments: service "sync" runs only in prod, and prod never builds images/,
+    ],
+    [
+      "prod-only tenant with a service",
+      tenant("  owners: [ana]\n  environments: [prod]\n  services:\n    - name: sync\n"),
+      /:9:13: spec\.services\[0\]\.name: service "sync" runs only in prod.*give it a dev or test environment/,
+    ],
+    [
       "duplicate service",
       tenant("  owners: [ana]\n  services:\n    - name: sync\n    - name: sync\n"),
       /:9:13: spec\.services\[1\]\.name: service "sync" is already defined at services\[0\]/,
