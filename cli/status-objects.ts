@@ -22,6 +22,8 @@ export interface ArgoApplication {
       readonly status?: string;
       readonly revision?: string;
       readonly revisions?: readonly string[];
+      /** The spec the last comparison was made against: what `status` (and health) describe. */
+      readonly comparedTo?: { readonly sources?: readonly ArgoSource[]; readonly source?: ArgoSource };
     };
     readonly health?: { readonly status?: string; readonly message?: string };
     readonly conditions?: readonly { readonly type?: string; readonly message?: string }[];

@@ -31,6 +31,15 @@ import {
   type Pod,
 } from "./status-objects";
 
+/** A source as the report shows it: where, at which revision, and its `ref` for a values-only source. */
+function sourceOf(src: ArgoSource): { repoURL: string; targetRevision?: string; ref?: string } {
+  return {
+    repoURL: src.repoURL ?? "",
+    ...(src.targetRevision ? { targetRevision: src.targetRevision } : {}),
+    ...(src.ref ? { ref: src.ref } : {}),
+  };
+}
+
 /** Exit codes of `imaas status` (1 invalid input and 2 usage are the CLI's own). */
 export const STATUS_EXIT = {
   /** Every service environment Synced, Healthy, with all desired replicas ready. */
@@ -131,6 +140,15 @@ export interface ServiceStatus {
     }[];
     /** What each source asks for, from the Application's spec (present even when no sync has happened). */
     readonly sources?: readonly {
+      readonly repoURL: string;
+      readonly targetRevision?: string;
+      readonly ref?: string;
+    }[];
+    /**
+     * The sources of the spec Argo CD last compared (`status.sync.comparedTo`): `sync` and `health` describe
+     * those. Right after the spec changes they are still the old ones until Argo CD compares again.
+     */
+    readonly comparedTo?: readonly {
       readonly repoURL: string;
       readonly targetRevision?: string;
       readonly ref?: string;
@@ -270,6 +288,9 @@ export function evaluate(
   const problems: string[] = [];
   const status = app?.status;
   const sources: readonly ArgoSource[] = app?.spec?.sources ?? (app?.spec?.source ? [app.spec.source] : []);
+  const comparedTo = status?.sync?.comparedTo;
+  const compared: readonly ArgoSource[] =
+    comparedTo?.sources ?? (comparedTo?.source ? [comparedTo.source] : []);
   const revs = status?.sync?.revisions ?? (status?.sync?.revision ? [status.sync.revision] : []);
   const revisions = revs.map((revision, i) => ({
     repoURL: sources[i]?.repoURL ?? "",
@@ -351,13 +372,10 @@ export function evaluate(
       revisions,
       ...(app
         ? {
-            sources: sources.map((src) => ({
-              repoURL: src.repoURL ?? "",
-              ...(src.targetRevision ? { targetRevision: src.targetRevision } : {}),
-              ...(src.ref ? { ref: src.ref } : {}),
-            })),
+            sources: sources.map(sourceOf),
           }
         : {}),
+      ...(compared.length > 0 ? { comparedTo: compared.map(sourceOf) } : {}),
       ...(op?.phase
         ? {
             operation: {

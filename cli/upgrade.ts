@@ -51,7 +51,13 @@ export function blocking(s: ServiceStatus, platformRepo: string, to: string): st
   const why: string[] = [];
   if (s.application.sync !== "Synced") why.push(`sync ${s.application.sync ?? "unknown"}`);
   if (s.application.health !== "Healthy") why.push(`health ${s.application.health ?? "unknown"}`);
-  if (why.length === 0) return undefined;
+  if (why.length === 0) {
+    // Synced and Healthy describe the spec Argo CD last compared: right after pulumi up that is still the
+    // previous revision's, until Argo CD compares again.
+    const compared = (s.application.comparedTo ?? []).find((r) => r.repoURL === platformRepo && !r.ref);
+    if (compared?.targetRevision === to) return undefined;
+    return `Synced and Healthy on ${compared?.targetRevision ?? "an earlier spec"}, not yet compared on ${to}: wait for Argo CD (or refresh the Application) and run again`;
+  }
   const detail = s.syncErrors[0] ?? s.problems[0];
   return `${why.join(", ")}${detail ? `: ${briefly(detail)}` : ""}`;
 }

@@ -11,23 +11,19 @@
  * made by standin.ts `writeStandinKeystores`.
  */
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { PLATFORM_CHART_PATH } from "../../components/mi-service/argocd";
 import { applicationName, namespaceName } from "../../model/naming";
 import { platformConfigOf, readStackConfig } from "../../model/stack-file";
 import { ARGOCD_NAMESPACE } from "../sandbox/parts/argocd";
-import { kubectl, sandboxEnv } from "../sandbox/parts/control-plane";
-import { git, SANDBOX_STACK, sandboxStackFilePath } from "../sandbox/parts/git-world";
-import { allParts, stopParts } from "../sandbox/parts/orchestrator";
-import type { Part, PartContext } from "../sandbox/parts/part";
-import { FIRST_BUILD_TAG, startPartsWithNode, writeStandinKeystores } from "./standin";
+import { kubectl } from "../sandbox/parts/control-plane";
+import { git, SANDBOX_STACK } from "../sandbox/parts/git-world";
+import { type PlatformSandbox, ROOT, startPlatformSandbox } from "./platform-sandbox";
+import { writeStandinKeystores } from "./standin";
 
-const ROOT = join(__dirname, "../..");
 const ENV = "dev";
 const RINGS = [
   { ring: "canary", tenant: "alpha" },
@@ -57,51 +53,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("imaas upgrade moves the next ring once the earlier one runs the revision Healthy (real pods)", function () {
   this.timeout(15 * 60_000);
-  const base = mkdtempSync(join(tmpdir(), "imaas-rings-"));
-  const tenantsDir = join(base, "tenants");
-  const work = join(base, "work");
-  const project = join(base, "platform");
-  const stackFile = join(project, `Pulumi.${SANDBOX_STACK}.yaml`);
-  const ctx: PartContext = {
-    repo: ROOT,
-    dir: join(base, "sandbox"),
-    toolsDir: process.env.IMAAS_TOOLS_DIR || join(homedir(), ".cache/imaas-tools"),
-    log,
-  };
-  let parts: Part[] = [];
-  const savedTenantsDir = process.env.IMAAS_TENANTS_DIR;
-  const kj = <T = any>(args: readonly string[]): T => JSON.parse(kubectl(ctx, [...args, "-o", "json"])) as T;
-
-  async function pulumiUp(): Promise<void> {
-    const t = Date.now();
-    const pulumiCommand = await PulumiCommand.get({ root: ctx.toolsDir, skipVersionCheck: true });
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: SANDBOX_STACK, workDir: ROOT },
-      {
-        pulumiCommand,
-        envVars: {
-          ...sandboxEnv(ctx.dir),
-          IMAAS_TENANTS_DIR: tenantsDir,
-          IMAAS_PLAN: "0",
-          PULUMI_K8S_ENABLE_PATCH_FORCE: "true",
-        },
-      },
-    );
-    await stack.up({ configFile: stackFile, color: "never" });
-    log(`pulumi up: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  }
+  let sb: PlatformSandbox;
+  const kj = <T = any>(args: readonly string[]): T => sb.json<T>(args);
 
   /** `imaas upgrade --to NEXT` as an admin runs it from the platform checkout, against the sandbox. */
   const upgrade = () =>
     new Promise<{ code: number; out: string; err: string }>((resolve) => {
       execFile(
         process.execPath,
-        [join(ROOT, "bin/imaas.js"), "upgrade", "--to", NEXT, "--stack", SANDBOX_STACK, "--dir", tenantsDir],
+        [
+          join(ROOT, "bin/imaas.js"),
+          "upgrade",
+          "--to",
+          NEXT,
+          "--stack",
+          SANDBOX_STACK,
+          "--dir",
+          sb.tenantsDir,
+        ],
         {
-          cwd: project,
+          cwd: sb.project,
           encoding: "utf8",
           timeout: 120_000,
-          env: { ...process.env, KUBECONFIG: join(ctx.dir, "kubeconfig") },
+          env: { ...process.env, KUBECONFIG: join(sb.ctx.dir, "kubeconfig") },
         },
         (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, out, err: errOut }),
       );
@@ -111,7 +85,7 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
   async function healthyOn(tenant: string, revision: string, timeoutMs = 6 * 60_000): Promise<number> {
     const name = applicationName(tenant, SERVICE, ENV);
     const t = Date.now();
-    kubectl(ctx, [
+    kubectl(sb.ctx, [
       "-n",
       ARGOCD_NAMESPACE,
       "annotate",
@@ -123,16 +97,21 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
     for (;;) {
       const app = kj(["-n", ARGOCD_NAMESPACE, "get", "application", name]);
       const chart = app.spec.sources.find((s: { path?: string }) => s.path === PLATFORM_CHART_PATH);
+      // Sync and health describe the spec Argo CD last compared (status.sync.comparedTo), not the current one.
+      const compared = app.status?.sync?.comparedTo?.sources?.find(
+        (s: { path?: string }) => s.path === PLATFORM_CHART_PATH,
+      );
       if (
         chart?.targetRevision === revision &&
+        compared?.targetRevision === revision &&
         app.status?.sync?.status === "Synced" &&
         app.status?.health?.status === "Healthy"
       )
         return (Date.now() - t) / 1000;
       if (Date.now() - t > timeoutMs) {
-        const pods = kubectl(ctx, ["-n", namespaceName(tenant, ENV), "get", "pods", "-o", "wide"]);
+        const pods = kubectl(sb.ctx, ["-n", namespaceName(tenant, ENV), "get", "pods", "-o", "wide"]);
         throw new Error(
-          `${name} not Synced and Healthy on ${revision} within ${timeoutMs / 1000} s: chart ${chart?.targetRevision}, ` +
+          `${name} not Synced and Healthy on ${revision} within ${timeoutMs / 1000} s: chart ${chart?.targetRevision} (compared: ${compared?.targetRevision}), ` +
             `${JSON.stringify({ sync: app.status?.sync?.status, health: app.status?.health, conditions: app.status?.conditions })}\n${pods}`,
         );
       }
@@ -149,44 +128,27 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
       "configmaps",
     ]).items.find((c) => c.metadata.name === `${SERVICE}-${MARKER}`)?.data?.revision;
 
-  const ringsInStackFile = () => YAML.parse(readFileSync(stackFile, "utf8")).config["imaas:rings"];
+  const ringsInStackFile = () => YAML.parse(readFileSync(sb.stackFile, "utf8")).config["imaas:rings"];
 
   before(async function () {
     this.timeout(55 * 60_000); // a cold tool build, and waiting for the node
-    mkdirSync(tenantsDir, { recursive: true });
-    mkdirSync(work, { recursive: true });
-    mkdirSync(project, { recursive: true });
-    for (const { tenant } of RINGS) writeFileSync(join(tenantsDir, `${tenant}.yaml`), tenantFile(tenant));
-    execFileSync(
-      "bash",
-      [
-        join(ROOT, "e2e/tools/build.sh"),
-        ...["kube", "etcd", "crds", "helm", "pulumi", "kubernetes-provider", "argocd", "redis", "node"],
-      ],
-      { env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir }, stdio: ["ignore", "inherit", "inherit"] },
-    );
-    process.env.IMAAS_TENANTS_DIR = tenantsDir;
-    parts = await startPartsWithNode(
-      ctx,
-      ["argocd", "node", "registry"],
-      allParts({ git: { firstBuildTag: FIRST_BUILD_TAG } }),
-    );
-    // A platform checkout: the sandbox's stack file with the two rings.
-    copyFileSync(join(ROOT, "Pulumi.yaml"), join(project, "Pulumi.yaml"));
-    const doc = YAML.parseDocument(readFileSync(sandboxStackFilePath(ctx.dir), "utf8"));
-    doc.setIn(
-      ["config", "imaas:rings"],
-      doc.createNode(
-        RINGS.map(({ ring, tenant }) => ({ name: ring, tenants: ring === "broad" ? "*" : [tenant] })),
-      ),
-    );
-    writeFileSync(stackFile, doc.toString());
-    await pulumiUp();
+    sb = await startPlatformSandbox({
+      name: "rings",
+      tenants: Object.fromEntries(RINGS.map(({ tenant }) => [`${tenant}.yaml`, tenantFile(tenant)])),
+      // The sandbox's stack file with the two rings.
+      editStack: (doc) =>
+        doc.setIn(
+          ["config", "imaas:rings"],
+          doc.createNode(
+            RINGS.map(({ ring, tenant }) => ({ name: ring, tenants: ring === "broad" ? "*" : [tenant] })),
+          ),
+        ),
+    });
     assert.deepEqual(
-      writeStandinKeystores(ctx).sort(),
+      writeStandinKeystores(sb.ctx).sort(),
       RINGS.map(({ tenant }) => `${namespaceName(tenant, ENV)}/${SERVICE}-mi-keystore`).sort(),
     );
-    const cfg = platformConfigOf(readStackConfig(project, SANDBOX_STACK));
+    const cfg = platformConfigOf(readStackConfig(sb.project, SANDBOX_STACK));
     for (const { tenant } of RINGS) {
       log(
         `${tenant}: Healthy on ${cfg.argocd.platformRevision} after ${(await healthyOn(tenant, cfg.argocd.platformRevision)).toFixed(1)} s`,
@@ -194,6 +156,7 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
       assert.equal(marker(tenant), undefined);
     }
     // The next platform release: the chart plus a ConfigMap naming the revision it was rendered from.
+    const work = sb.work;
     const clone = mkdtempSync(join(work, "chart-"));
     git(
       work,
@@ -220,13 +183,7 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
 
   after(async function () {
     this.timeout(3 * 60_000);
-    if (savedTenantsDir === undefined) delete process.env.IMAAS_TENANTS_DIR;
-    else process.env.IMAAS_TENANTS_DIR = savedTenantsDir;
-    try {
-      await stopParts(ctx, parts);
-    } finally {
-      rmSync(base, { recursive: true, force: true });
-    }
+    await sb?.stop();
   });
 
   it("moves the canary first; pulumi up rolls its Application onto the revision, Healthy, and the broad tenant is untouched", async () => {
@@ -237,7 +194,7 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
       { name: "canary", tenants: ["alpha"], platformRevision: NEXT },
       { name: "broad", tenants: "*" },
     ]);
-    await pulumiUp();
+    await sb.pulumiUp();
     log(`alpha: Healthy on ${NEXT} after ${(await healthyOn("alpha", NEXT)).toFixed(1)} s`);
     assert.equal(marker("alpha"), NEXT, "the canary's namespace runs the new chart");
     assert.equal(marker("beta"), undefined, "the broad ring has not moved");
@@ -252,7 +209,7 @@ describe("imaas upgrade moves the next ring once the earlier one runs the revisi
       { name: "canary", tenants: ["alpha"], platformRevision: NEXT },
       { name: "broad", tenants: "*", platformRevision: NEXT },
     ]);
-    await pulumiUp();
+    await sb.pulumiUp();
     log(`beta: Healthy on ${NEXT} after ${(await healthyOn("beta", NEXT)).toFixed(1)} s`);
     assert.equal(marker("beta"), NEXT);
     const last = await upgrade();

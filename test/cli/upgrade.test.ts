@@ -39,6 +39,8 @@ function status(
     sync?: string;
     health?: string;
     chart?: string;
+    /** The chart revision of the spec Argo CD last compared; default: the spec's. */
+    compared?: string;
     found?: boolean;
     unreadable?: string;
     error?: string;
@@ -60,6 +62,10 @@ function status(
       revisions: [],
       sources: [
         { repoURL: REPO, targetRevision: o.chart ?? "v2.0.0" },
+        { repoURL: `https://github.com/acme/${tenant}-sync.git`, targetRevision: "dev", ref: "values" },
+      ],
+      comparedTo: [
+        { repoURL: REPO, targetRevision: o.compared ?? o.chart ?? "v2.0.0" },
         { repoURL: `https://github.com/acme/${tenant}-sync.git`, targetRevision: "dev", ref: "values" },
       ],
     },
@@ -173,6 +179,26 @@ describe("imaas upgrade: rings move one by one, gated on the earlier rings' heal
       /cluster unreadable/,
     );
     assert.equal(blocking(status("a"), REPO, "v2.0.0"), undefined);
+  });
+
+  it("Synced and Healthy of the spec Argo CD compared before pulumi up changed it do not count", () => {
+    // Found in the sandbox: right after pulumi up the spec names the new revision while sync and health
+    // are still those of the last comparison, on the old one.
+    assert.match(
+      blocking(status("a", { compared: "v1.0.0" }), REPO, "v2.0.0")!,
+      /^Synced and Healthy on v1\.0\.0, not yet compared on v2\.0\.0: wait for Argo CD/,
+    );
+    const none = status("a");
+    const { comparedTo: _, ...app } = none.application;
+    assert.match(
+      blocking({ ...none, application: app }, REPO, "v2.0.0")!,
+      /on an earlier spec, not yet compared/,
+    );
+    // An unhealthy one is reported for what it is, whatever was compared.
+    assert.match(
+      blocking(status("a", { compared: "v1.0.0", health: "Degraded" }), REPO, "v2.0.0")!,
+      /^health Degraded/,
+    );
   });
 
   it("an Argo CD error is cut to its kind and Helm's own message", () => {
