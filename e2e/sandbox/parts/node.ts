@@ -336,12 +336,10 @@ const lockHolder = (): string | undefined => lockInfo()?.dir;
  * before anything is recorded), or its sandbox has a host record or running node processes.
  */
 function holderLive(info: LockInfo): boolean {
-  if (
-    info.pid !== undefined &&
-    info.startTime !== undefined &&
-    processStartTime(info.pid) === info.startTime
-  ) {
-    return true;
+  if (info.pid !== undefined) {
+    const started = processStartTime(info.pid);
+    // A lock without a start time (written by an older version) counts as live while its pid runs.
+    if (started !== undefined && (info.startTime === undefined || started === info.startTime)) return true;
   }
   const paths = nodePaths(info.dir);
   return existsSync(paths.hostState) || recordedProcesses(paths.run).some(isRunning);
@@ -616,10 +614,10 @@ async function stopNode(ctx: PartContext, opts: { keepLock: boolean }): Promise<
       errors.push(`${what}: ${(err as Error).message}`);
     }
   };
-  // Host state is shared: touch it only while this sandbox holds the node lock (or, without a lock, has
-  // a record of the host to restore).
+  // Host state is shared: touch it only when this sandbox recorded it (its node started) and holds the
+  // node lock (or nobody does). A start that failed before recording changed nothing on the host.
   const holder = lockHolder();
-  const ownsHost = holder === ctx.dir || (holder === undefined && existsSync(p.hostState));
+  const ownsHost = existsSync(p.hostState) && (holder === ctx.dir || holder === undefined);
   const recs = recordedProcesses(p.run);
   const byName = (n: string) => recs.find((r) => r.name === n);
   // The kubelet first (it would restart containers), kube-proxy, then the containers and containerd.
