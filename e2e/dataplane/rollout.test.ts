@@ -392,6 +392,9 @@ describe("zero-downtime rollout of a stand-in MI service synced by Argo CD", fun
       `second eviction: ${refused}`,
     );
     const took = await settled(ROLLOUT_TAG, 3 * 60_000);
+    const replacement = kj<{ items: any[] }>(["-n", NS, "get", "pods"])
+      .items.map((p) => p.metadata.name as string)
+      .find((n) => n !== b);
     await sleep(2000);
     const s = summary(await loop.stop());
     log(
@@ -403,7 +406,11 @@ describe("zero-downtime rollout of a stand-in MI service synced by Argo CD", fun
       [],
       `answers from a pod that was not ready (${s.notReady.length})`,
     );
-    assert.ok(!s.pods.has(a!) || s.pods.size >= 2, "the evicted pod's replacement answered");
+    assert.ok(
+      replacement && replacement !== a && s.pods.has(replacement),
+      `the replacement ${replacement} answered: ${[...s.pods].join(", ")}`,
+    );
+    assert.ok(s.pods.has(b!), `the pod the PDB kept (${b}) served throughout`);
   });
 
   it("the quota refuses the pod that would exceed it (event text), and Argo CD's self-heal restores the replicas", async () => {

@@ -14,7 +14,7 @@
  *   e2e/dataplane/standin.ts keystores`, for `npm run sandbox` after `pulumi up`).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { miKeystoreName } from "../../model/naming";
@@ -245,10 +245,18 @@ if (require.main === module) {
     toolsDir: process.env.IMAAS_TOOLS_DIR || join(homedir(), ".cache/imaas-tools"),
     log: (m) => process.stderr.write(`${m}\n`),
   };
-  const written = writeStandinKeystores(ctx);
-  process.stderr.write(
-    `stand-in keystore Secrets (in place of cert-manager): ${written.length ? written.join(", ") : "none missing"}\n`,
-  );
+  try {
+    if (!existsSync(join(ctx.dir, "kubeconfig")))
+      throw new Error(`no sandbox in ${ctx.dir} (no kubeconfig there): start it first (npm run sandbox)`);
+    const written = writeStandinKeystores(ctx);
+    process.stderr.write(
+      `stand-in keystore Secrets (in place of cert-manager): ${written.length ? written.join(", ") : "none missing"}\n`,
+    );
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    process.stderr.write(`ERROR: ${(e.stderr || e.message).trim()}\n`);
+    process.exit(1);
+  }
 }
 
 /**

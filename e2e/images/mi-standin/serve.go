@@ -331,6 +331,8 @@ func serve(args []string) error {
 	s.logf("stand-in MI (not MI) image=%s home=%s: service ports 8290, 8253, management 9164 open; internal API 9201 opens in %s", s.image, s.home, startupDelay)
 	select {
 	case <-time.After(startupDelay):
+	case err := <-errs:
+		return err
 	case sig := <-signals:
 		s.logf("%s before the internal API opened: exiting", sig)
 		return nil
