@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI for the real-engine tier: build the tools (cold cache ~25 min and ~14 GB of Go caches;
-# warm: seconds), then the chart render tests and the lifecycle tests, with timings.
+# CI for the real-engine tier: build the tools (cold: from empty Go caches, tens of minutes and ~15 GB of
+# caches — docs/verification.md has the measured figures; warm: seconds), then every real-engine suite, each
+# under a time limit, with timings.
 # Meant to run after `npm ci` (it uses node_modules), e.g. from .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +44,5 @@ step "guard rails on a real API server" 900 guard_rails
 step "imaas deploy with the real engine (tenant stacks in parallel)" 900 npx mocha e2e/deploy.test.ts
 step "registry robot rotation with the real engine (fake Harbor)" 600 npx mocha e2e/registry/rotation.test.ts
 step "coordination databases with the real engine (Debian PostgreSQL)" 600 npx mocha --forbid-pending e2e/coordination/coordination.test.ts
+step "npm run test:dataplane (real pods on a sandbox node: packets, rollout, rings, promotion gate)" 3600 npm run test:dataplane
 step "npm run test:security (multi-tenancy benchmark)" 1800 npx tsx e2e/security/run.ts
