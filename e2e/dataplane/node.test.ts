@@ -133,8 +133,11 @@ describe("node part: a real node in the sandbox", function () {
     buildAndImport(busyboxImageSpec, join(base, "busybox-image"), containerdSocket(ctx.dir), bin);
   });
 
+  const lockWaitBefore = process.env[NODE_LOCK_WAIT_ENV];
   after(async function () {
     this.timeout(120_000);
+    if (lockWaitBefore === undefined) delete process.env[NODE_LOCK_WAIT_ENV];
+    else process.env[NODE_LOCK_WAIT_ENV] = lockWaitBefore;
     try {
       await stopParts(ctx, parts);
     } finally {
