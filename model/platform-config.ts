@@ -357,7 +357,11 @@ export const platformConfigSchema = z
           .strictObject({
             github: z
               .strictObject({
-                appId: z.number().int().positive().describe("ID of the GitHub App that posts the commit statuses"),
+                appId: z
+                  .number()
+                  .int()
+                  .positive()
+                  .describe("ID of the GitHub App that posts the commit statuses"),
                 installationId: z
                   .number()
                   .int()
@@ -367,7 +371,9 @@ export const platformConfigSchema = z
                   .string()
                   .url()
                   .optional()
-                  .describe("GitHub Enterprise API base, e.g. https://git.example.com/api/v3; unset: github.com"),
+                  .describe(
+                    "GitHub Enterprise API base, e.g. https://git.example.com/api/v3; unset: github.com",
+                  ),
               })
               .describe(
                 "The GitHub App Argo CD's notifications controller posts with (needs commit statuses: write); its private key is the secret imaas:argocdNotificationsGithubAppKey",
@@ -395,10 +401,14 @@ export const platformConfigSchema = z
               .int()
               .min(0)
               .optional()
-              .describe("The most tenants with a dedicated Argo CD (each costs a controller, repo-server and Redis per cluster); unset: no cap"),
+              .describe(
+                "The most tenants with a dedicated Argo CD (each costs a controller, repo-server and Redis per cluster); unset: no cap",
+              ),
           })
           .prefault({})
-          .describe("Dedicated Argo CD control planes per tenant (docs/isolation-tiers.md); default: not allowed"),
+          .describe(
+            "Dedicated Argo CD control planes per tenant (docs/isolation-tiers.md); default: not allowed",
+          ),
       })
       .prefault({ platformRepo: "https://github.com/imaas/imaas.git" }),
     identity: z

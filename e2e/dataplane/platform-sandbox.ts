@@ -9,12 +9,12 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
-import { kubectl, sandboxEnv } from "../sandbox/parts/control-plane";
+import { kubectl } from "../sandbox/parts/control-plane";
 import { SANDBOX_STACK, sandboxStackFilePath } from "../sandbox/parts/git-world";
 import { allParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
+import { sandboxPulumiUp } from "../sandbox/pulumi-up";
 import { FIRST_BUILD_TAG, startPartsWithNode } from "./standin";
 
 export const ROOT = join(__dirname, "../..");
@@ -101,24 +101,9 @@ export async function startPlatformSandbox(opts: {
       tenantsDir,
       json: <T>(args: readonly string[]) => JSON.parse(kubectl(ctx, [...args, "-o", "json"])) as T,
       async pulumiUp() {
-        const t = Date.now();
-        const pulumiCommand = await PulumiCommand.get({ root: ctx.toolsDir, skipVersionCheck: true });
-        const stack = await LocalWorkspace.createOrSelectStack(
-          { stackName: SANDBOX_STACK, workDir: ROOT },
-          {
-            pulumiCommand,
-            envVars: {
-              ...sandboxEnv(ctx.dir),
-              IMAAS_TENANTS_DIR: tenantsDir,
-              IMAAS_PLAN: "0",
-              PULUMI_K8S_ENABLE_PATCH_FORCE: "true",
-            },
-          },
-        );
-        await stack.up({ configFile: stackFile, color: "never" });
-        const s = (Date.now() - t) / 1000;
-        log(`pulumi up: ${s.toFixed(1)} s`);
-        return s;
+        const seconds = await sandboxPulumiUp(ctx, { tenantsDir, configFile: stackFile });
+        log(`pulumi up: ${seconds.toFixed(1)} s`);
+        return seconds;
       },
       stop,
     };

@@ -12,9 +12,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import "./hooks";
+import { sandboxPulumiUp } from "../sandbox/pulumi-up";
 import { DEDICATED_CONTROLLER_SA } from "../../components/tenant-space/argocd-dedicated";
 import { loadTenantDir } from "../../model/load";
 import { dedicatedArgoNamespace, repositoryUrl } from "../../model/naming";
@@ -25,7 +25,7 @@ import {
   dedicatedKubeconfig,
   dedicatedProcesses,
 } from "../sandbox/parts/argocd-dedicated";
-import { kubectl, sandboxEnv } from "../sandbox/parts/control-plane";
+import { kubectl } from "../sandbox/parts/control-plane";
 import {
   createRepo,
   gitWorldPlan,
@@ -91,24 +91,8 @@ function writeTenants(l: Layout, treasury: "shared" | "dedicated"): void {
   writeFileSync(join(l.tenantsDir, `${AUDIT}.yaml`), tenantFile(AUDIT, "trail"));
 }
 
-async function up(tenantsDir: string, configFile: string): Promise<number> {
-  const { ctx } = gitops();
-  const t = Date.now();
-  const pulumiCommand = await PulumiCommand.get({ root: ctx.toolsDir, skipVersionCheck: true });
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: SANDBOX_STACK, workDir: ROOT },
-    {
-      pulumiCommand,
-      envVars: {
-        ...sandboxEnv(ctx.dir),
-        IMAAS_TENANTS_DIR: tenantsDir,
-        IMAAS_PLAN: "0",
-        PULUMI_K8S_ENABLE_PATCH_FORCE: "true",
-      },
-    },
-  );
-  await stack.up({ configFile, color: "never" });
-  return (Date.now() - t) / 1000;
+function up(tenantsDir: string, configFile: string): Promise<number> {
+  return sandboxPulumiUp(gitops().ctx, { tenantsDir, configFile });
 }
 
 interface App {

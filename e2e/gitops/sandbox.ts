@@ -8,9 +8,9 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
-import { kubectl, sandboxEnv } from "../sandbox/parts/control-plane";
+import { kubectl } from "../sandbox/parts/control-plane";
+import { sandboxPulumiUp } from "../sandbox/pulumi-up";
 import { git, SANDBOX_STACK, sandboxStackFilePath } from "../sandbox/parts/git-world";
 import { startParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
@@ -96,20 +96,10 @@ export async function stopGitOps(): Promise<void> {
 /** `pulumi up` of stack `sandbox` on the repo's tenants, with the sandbox's stack file (or `configFile`). */
 export async function pulumiUp(configFile?: string): Promise<void> {
   const { ctx } = gitops();
-  const pulumiCommand = await PulumiCommand.get({ root: ctx.toolsDir, skipVersionCheck: true });
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: SANDBOX_STACK, workDir: ROOT },
-    {
-      pulumiCommand,
-      envVars: {
-        ...sandboxEnv(ctx.dir),
-        IMAAS_TENANTS_DIR: TENANTS_DIR,
-        IMAAS_PLAN: "0",
-        PULUMI_K8S_ENABLE_PATCH_FORCE: "true",
-      },
-    },
-  );
-  await stack.up({ configFile: configFile ?? sandboxStackFilePath(ctx.dir), color: "never" });
+  await sandboxPulumiUp(ctx, {
+    tenantsDir: TENANTS_DIR,
+    configFile: configFile ?? sandboxStackFilePath(ctx.dir),
+  });
 }
 
 // --- Kubernetes ---------------------------------------------------------------------------------------
