@@ -20,7 +20,7 @@ export const INTERNAL_PORT = 9201;
 export const MI_PORTS = [...TRAFFIC_PORTS, MANAGEMENT_PORT, INTERNAL_PORT] as const;
 
 /** What a pod is in the matrix. */
-export type Role = "tenant" | "control" | "ingress" | "observability";
+export type Role = "tenant" | "control" | "ingress" | "observability" | "dns";
 
 export interface PodEndpoint {
   readonly kind: "pod";
@@ -56,6 +56,7 @@ export interface TenantNetwork {
  * management port; between tenant namespaces only the same environment of a tenant that the destination
  * lists in allowFrom, on MI's traffic ports; the ingress controller on the traffic ports; the platform's
  * tooling namespace on the internal (metrics) and management ports; nothing else into a tenant namespace.
+ * Out of a tenant namespace to the cluster DNS pods: port 53.
  * Out of a tenant namespace to an address outside the cluster: only the tenant's declared egress, on its
  * ports. Pods outside tenant namespaces have no policies of their own.
  */
@@ -75,7 +76,7 @@ export function promised(
   if (to.role !== "tenant") {
     // Into a namespace without policies: only the source's egress can refuse.
     if (from.role !== "tenant") return true;
-    return false; // a tenant's egress names no such namespace
+    return to.role === "dns" && port === 53;
   }
   switch (from.role) {
     case "tenant":
@@ -90,6 +91,7 @@ export function promised(
     case "observability":
       return port === INTERNAL_PORT || port === MANAGEMENT_PORT;
     case "control":
+    case "dns":
       return false;
   }
 }

@@ -280,9 +280,55 @@ describe("packets prove the network isolation (kube-network-policies on the sand
       manifests.push(standinPod({ name: `probe-${role}`, namespace: ns, image: anyImage, labels }));
       podSpecs.push({ kind: "pod", name: `probe-${role}`, namespace: ns, labels, role });
     }
+    // A stand-in for the cluster DNS (the sandbox runs none): a TCP listener on 53 in the DNS namespace, with
+    // the labels the platform's allow-dns policy names (busybox httpd from the stand-in image, as root).
+    const dnsLabels = { ...cfg.dns.podLabels };
+    const dns = standinPod({
+      name: "probe-dns",
+      namespace: cfg.dns.namespace,
+      image: anyImage,
+      labels: dnsLabels,
+    }) as {
+      spec: Record<string, unknown> & { containers: Record<string, unknown>[] };
+    };
+    dns.spec.securityContext = {};
+    Object.assign(dns.spec.containers[0]!, {
+      command: ["/bin/busybox", "httpd", "-f", "-p", "53", "-h", "/"],
+      // The image's user is MI's (10802): port 53 needs root's NET_BIND_SERVICE.
+      securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false },
+      readinessProbe: { tcpSocket: { port: 53 }, periodSeconds: 1 },
+      ports: [{ name: "dns-tcp", containerPort: 53 }],
+    });
+    manifests.push(dns);
+    podSpecs.push({
+      kind: "pod",
+      name: "probe-dns",
+      namespace: cfg.dns.namespace,
+      labels: dnsLabels,
+      role: "dns",
+    });
     k(["apply", "-f", "-"], manifests.map((m) => JSON.stringify(m)).join("\n"));
-    for (const ns of new Set(podSpecs.map((p) => p.namespace)))
-      k(["wait", "-n", ns, "--for", "condition=Ready", "pod", "--all", "--timeout", "300s"]);
+    for (const ns of new Set(podSpecs.map((p) => p.namespace))) {
+      try {
+        k(["wait", "-n", ns, "--for", "condition=Ready", "pod", "--all", "--timeout", "300s"]);
+      } catch (err) {
+        const why = podSpecs
+          .filter((p) => p.namespace === ns)
+          .map((p) => {
+            const status = k(["get", "pod", "-n", ns, p.name, "-o", "jsonpath={.status.containerStatuses}"]);
+            let logs = "";
+            try {
+              logs = k(["logs", "-n", ns, p.name, "--tail", "5"]);
+            } catch {
+              // not started
+            }
+            return `${ns}/${p.name}: ${status.slice(0, 400)} ${logs.trim()}`;
+          });
+        throw new Error(
+          `pods in ${ns} not Ready: ${(err as Error).message.split("\n")[1] ?? ""}\n${why.join("\n")}`,
+        );
+      }
+    }
     pods = podSpecs.map((p) => ({
       ...p,
       ip: k(["get", "pod", "-n", p.namespace, p.name, "-o", "jsonpath={.status.podIP}"]).trim(),
@@ -411,6 +457,18 @@ describe("packets prove the network isolation (kube-network-policies on the sand
     log(
       `${rows.length} connections: declared egress ${declared.map((m) => `${label(m.from)}->${m.to.ip}:${m.port}`).join(", ")}; metadata dropped from ${metadata.length} tenant pods${skippedEgress.length ? `; not outside here: ${skippedEgress.join("; ")}` : ""}`,
     );
+  });
+
+  it("the cluster DNS: every tenant pod reaches the DNS pods on TCP 53", async function () {
+    this.timeout(5 * 60_000);
+    const rows: Row[] = [...firstPods(), world("control")].map((from) => ({
+      from,
+      to: world("dns"),
+      port: 53,
+    }));
+    const r = await judge(rows);
+    assert.deepEqual(r.wrong, [], `${r.wrong.length} of ${rows.length} connections disagree`);
+    assert.equal(r.connected, rows.length, "a pod does not reach the DNS pods on 53");
   });
 
   // On a cluster the API server is an address outside the pod network (the "undeclared address" above is
