@@ -305,6 +305,25 @@ describe("zero-downtime rollout of a stand-in MI service synced by Argo CD", fun
         "-u",
       ]).trim();
       assert.equal(uid, "10802");
+      // The chart's read-only root filesystem holds: the stand-in writes only to the chart's emptyDirs.
+      const write = (path: string) =>
+        k(
+          ["-n", NS, "exec", p.metadata.name, "-c", "micro-integrator", "--", "/bin/sh", "-c"].concat([
+            `touch ${path} 2>&1 && echo written || true`,
+          ]),
+        ).trim();
+      assert.match(write("/usr/local/bin/x"), /Read-only file system/);
+      assert.equal(write("/home/wso2carbon/mi-runtime/repository/logs/x"), "written");
+      const pid = k(
+        ["-n", NS, "exec", p.metadata.name, "-c", "micro-integrator", "--", "/bin/cat"].concat([
+          "/home/wso2carbon/mi-runtime/wso2carbon.pid",
+        ]),
+      ).trim();
+      assert.equal(
+        pid,
+        "1",
+        "the stand-in is the container's PID 1 (exec from the entrypoint) and wrote the pid file the preStop reads",
+      );
     }
   });
 
