@@ -41,7 +41,6 @@ import {
   type Row,
   refusedByPeer,
   rowText,
-  type Target,
   type TenantNetwork,
 } from "./network-matrix";
 import { Outside, type OutsideAddress } from "./network-outside";
@@ -60,6 +59,16 @@ const CONTROL_NS = "netpol-control";
 /** The cloud metadata endpoint and an address no tenant declares, each on a port or two. */
 const METADATA: OutsideAddress = { what: "cloud metadata", ip: "169.254.169.254", ports: [80] };
 const UNDECLARED: OutsideAddress = { what: "undeclared address", ip: "198.51.100.10", ports: [443] };
+/**
+ * Where the `kubernetes` Service points in this suite: the sandbox's API server listens on loopback, which
+ * no pod reaches, so an EndpointSlice sends the Service's address to this stand-in outside — the API server
+ * as pods reach it on a cluster whose control plane is not on their node.
+ */
+const API_ENDPOINT: OutsideAddress = {
+  what: "the API server's endpoint (stand-in)",
+  ip: "198.51.100.30",
+  ports: [443],
+};
 /** A port no tenant declares, tried on every declared address. */
 const UNDECLARED_PORT = 22;
 
@@ -100,7 +109,7 @@ describe("packets prove the network isolation (kube-network-policies on the sand
   const registryHost = platformRegistryHost(ROOT);
   let parts: Part[] = [];
   let outside: Outside | undefined;
-  const outsideAddresses: OutsideAddress[] = [METADATA, UNDECLARED];
+  const outsideAddresses: OutsideAddress[] = [METADATA, UNDECLARED, API_ENDPOINT];
   /** Declared egress blocks that cannot be put outside here (the host's own network covers them). */
   const skippedEgress: string[] = [];
   let pods: PodEndpoint[] = [];
@@ -221,6 +230,22 @@ describe("packets prove the network isolation (kube-network-policies on the sand
     }
     if (skippedEgress.length > 0) log(`declared egress not put outside: ${skippedEgress.join("; ")}`);
     outside = await Outside.start(outsideAddresses);
+    const apiService = JSON.parse(k(["get", "service", "kubernetes", "-n", "default", "-o", "json"]));
+    k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: {
+          name: "kubernetes-netpol-standin",
+          namespace: "default",
+          labels: { "kubernetes.io/service-name": "kubernetes" },
+        },
+        addressType: "IPv4",
+        endpoints: [{ addresses: [API_ENDPOINT.ip], conditions: { ready: true } }],
+        ports: [{ name: apiService.spec.ports[0].name, port: API_ENDPOINT.ports[0], protocol: "TCP" }],
+      }),
+    );
 
     // Two stand-in pods in every tenant namespace; one each where the world's callers live.
     t = Date.now();
@@ -471,38 +496,44 @@ describe("packets prove the network isolation (kube-network-policies on the sand
     assert.equal(r.connected, rows.length, "a pod does not reach the DNS pods on 53");
   });
 
-  // On a cluster the API server is an address outside the pod network (the "undeclared address" above is
-  // that case, proven with its control). Here it listens on loopback only: the `kubernetes` Service has no
-  // endpoint a pod can reach, so this row shows that no tenant pod connects and the evaluator denies it —
-  // and the control pod's line says whether the refusal is the policy's.
-  it("the API server's Service address: no tenant pod connects, the evaluator denies it", async function () {
+  it("the API server: its Service address dropped from every tenant pod; the control pod reaches it", async function () {
     this.timeout(5 * 60_000);
     const svc = JSON.parse(k(["get", "service", "kubernetes", "-n", "default", "-o", "json"]));
-    const targets: { to: Target; port: number }[] = [
-      {
-        to: { kind: "external", what: "API server Service", ip: svc.spec.clusterIP },
-        port: svc.spec.ports[0].port,
-      },
-    ];
-    const rows: Row[] = [];
-    for (const from of [...firstPods(), world("control")]) for (const t of targets) rows.push({ from, ...t });
+    const service: ExternalEndpoint = {
+      kind: "external",
+      what: "API server Service",
+      ip: svc.spec.clusterIP,
+    };
+    const port = svc.spec.ports[0].port as number;
+    // kube-proxy has the stand-in endpoint: the control pod connects through the Service address.
+    const control: Row = { from: world("control"), to: service, port };
+    let reached: Measured | undefined;
+    for (let i = 0; i < 30 && !reached?.connected; i++) {
+      if (i > 0) await sleep(1000);
+      [reached] = await measure(kc(), [control], () => false);
+    }
+    assert.ok(
+      reached?.connected,
+      `${rowText(control)} does not connect: kube-proxy does not send the Service to ${API_ENDPOINT.ip} (${reached?.line})`,
+    );
+    const rows: Row[] = firstPods().map((from) => ({ from, to: service, port }));
     const measured = await measure(kc(), rows, () => false);
-    const control = measured.find((m) => m.from.role === "control")!;
-    const tenantRows = measured.filter((m) => m.from.role === "tenant");
-    const open = tenantRows.filter((m) => m.connected);
     assert.deepEqual(
-      open.map((m) => `${rowText(m)} (${m.line})`),
+      measured.filter((m) => m.connected).map((m) => `${rowText(m)} (${m.line})`),
       [],
       "a tenant pod reached the API server",
     );
-    for (const m of tenantRows)
-      assert.equal(
-        evaluated(policies, namespaces, m.from, m.to, m.port),
-        false,
-        `the evaluator allows ${rowText(m)}`,
-      );
+    for (const m of measured) {
+      for (const ip of [svc.spec.clusterIP, API_ENDPOINT.ip])
+        assert.equal(
+          evaluated(policies, namespaces, m.from, { kind: "external", what: "API server", ip }, port),
+          false,
+          `the evaluator allows ${label(m.from)} -> ${ip}:${port}`,
+        );
+      assert.ok(!refusedByPeer(m), `${rowText(m)} was refused, not dropped: ${m.line}`);
+    }
     log(
-      `API server Service ${svc.spec.clusterIP}:${svc.spec.ports[0].port}: no connection from ${tenantRows.length} tenant pods; control pod ${control.connected ? "connects: the refusals are the policies'" : `does not connect either (${control.line}): not a proof of policy here — the sandbox's API server listens on loopback only`}`,
+      `API server Service ${svc.spec.clusterIP}:${port} (-> ${API_ENDPOINT.ip}): dropped from ${measured.length} tenant pods; control connects`,
     );
   });
 
