@@ -13,8 +13,8 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { DEDICATED_CONTROLLER_SA } from "../../../components/tenant-space/argocd-dedicated";
 import { dedicatedArgoNamespace } from "../../../model/naming";
-import { argoEnvironment, kubeconfigWithToken } from "./argocd";
-import { kubeconfigPath, kubectl } from "./control-plane";
+import { applyAndWriteTokenKubeconfig, argoEnvironment } from "./argocd";
+import { kubectl } from "./control-plane";
 import type { Part, PartContext } from "./part";
 import {
   allRunning,
@@ -114,30 +114,12 @@ export function dedicatedArgoPart(tenant: string): Part {
       mkdirSync(join(dir, "home"), { recursive: true });
       mkdirSync(join(dir, "tmp"), { recursive: true });
       mkdirSync(join(dir, "redis"), { recursive: true });
-      kubectl(
+      applyAndWriteTokenKubeconfig(
         ctx,
-        ["apply", "--server-side", "-f", "-"],
-        dedicatedSettingsManifests(namespace)
-          .map((m) => JSON.stringify(m))
-          .join("\n"),
-      );
-      const token = kubectl(ctx, [
-        "create",
-        "token",
+        dir,
+        dedicatedSettingsManifests(namespace),
         DEDICATED_CONTROLLER_SA,
-        "-n",
         namespace,
-        "--duration",
-        "720h",
-      ]).trim();
-      writeFileSync(
-        join(dir, "kubeconfig"),
-        kubeconfigWithToken(
-          readFileSync(kubeconfigPath(ctx.dir), "utf8"),
-          `system:serviceaccount:${namespace}:${DEDICATED_CONTROLLER_SA}`,
-          token,
-        ),
-        { mode: 0o600 },
       );
       const taken = new Set<number>();
       const p: DedicatedArgoPorts = {

@@ -11,8 +11,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ARGOCD_NAMESPACE, argoEnvironment, argoPorts, kubeconfigWithToken } from "./argocd";
-import { kubeconfigPath, kubectl } from "./control-plane";
+import { ARGOCD_NAMESPACE, applyAndWriteTokenKubeconfig, argoEnvironment, argoPorts } from "./argocd";
 import type { Part, PartContext } from "./part";
 import {
   allRunning,
@@ -95,26 +94,12 @@ export const argocdNotificationsPart: Part = {
     await this.stop(ctx);
     mkdirSync(join(dir, "home"), { recursive: true });
     mkdirSync(join(dir, "tmp"), { recursive: true });
-    kubectl(
+    applyAndWriteTokenKubeconfig(
       ctx,
-      ["apply", "--server-side", "-f", "-"],
-      notificationsRbac(ARGOCD_NAMESPACE)
-        .map((m) => JSON.stringify(m))
-        .join("\n"),
-    );
-    const token = kubectl(ctx, [
-      "create",
-      "token",
+      dir,
+      notificationsRbac(ARGOCD_NAMESPACE),
       NOTIFICATIONS_SA,
-      "-n",
       ARGOCD_NAMESPACE,
-      "--duration",
-      "720h",
-    ]).trim();
-    writeFileSync(
-      join(dir, "kubeconfig"),
-      kubeconfigWithToken(readFileSync(kubeconfigPath(ctx.dir), "utf8"), NOTIFICATIONS_SA, token),
-      { mode: 0o600 },
     );
     const metrics = await freePort();
     writeFileSync(join(dir, "metrics-port"), `${metrics}\n`);

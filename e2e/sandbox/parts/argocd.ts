@@ -49,6 +49,35 @@ export function kubeconfigWithToken(adminKubeconfig: string, user: string, token
   return YAML.stringify(doc);
 }
 
+/**
+ * Applies `manifests` (the part's settings and identity) server-side, then writes `<dir>/kubeconfig`: the
+ * sandbox's admin kubeconfig with the user replaced by a 30-day TokenRequest token of `serviceAccount`, so
+ * the part's processes act with that account's RBAC, as they would in a cluster.
+ */
+export function applyAndWriteTokenKubeconfig(
+  ctx: PartContext,
+  dir: string,
+  manifests: readonly object[],
+  serviceAccount: string,
+  namespace: string,
+): void {
+  kubectl(ctx, ["apply", "--server-side", "-f", "-"], manifests.map((m) => JSON.stringify(m)).join("\n"));
+  const token = kubectl(ctx, [
+    "create",
+    "token",
+    serviceAccount,
+    "-n",
+    namespace,
+    "--duration",
+    "720h",
+  ]).trim();
+  writeFileSync(
+    join(dir, "kubeconfig"),
+    kubeconfigWithToken(readFileSync(kubeconfigPath(ctx.dir), "utf8"), serviceAccount, token),
+    { mode: 0o600 },
+  );
+}
+
 /** The objects Argo CD reads its settings from; `argocd-cm` must carry the part-of label or the controller exits. */
 export function argoSettingsManifests(namespace: string): object[] {
   const labels = { "app.kubernetes.io/part-of": "argocd" };
@@ -115,27 +144,13 @@ export const argocdPart: Part = {
     await this.stop(ctx); // leftovers of a part that died
     mkdirSync(join(dir, "home"), { recursive: true });
     mkdirSync(join(dir, "tmp"), { recursive: true });
-    kubectl(
+    // The controller acts as its own service account, bound as the argo-cd chart binds it.
+    applyAndWriteTokenKubeconfig(
       ctx,
-      ["apply", "--server-side", "-f", "-"],
-      argoSettingsManifests(ARGOCD_NAMESPACE)
-        .map((m) => JSON.stringify(m))
-        .join("\n"),
-    );
-    // A token for the controller's service account (TokenRequest), in a kubeconfig of its own.
-    const token = kubectl(ctx, [
-      "create",
-      "token",
+      dir,
+      argoSettingsManifests(ARGOCD_NAMESPACE),
       CONTROLLER_SA,
-      "-n",
       ARGOCD_NAMESPACE,
-      "--duration",
-      "720h",
-    ]).trim();
-    writeFileSync(
-      join(dir, "kubeconfig"),
-      kubeconfigWithToken(readFileSync(kubeconfigPath(ctx.dir), "utf8"), CONTROLLER_SA, token),
-      { mode: 0o600 },
     );
     const taken = new Set<number>();
     const ports: ArgoPorts = {

@@ -4,7 +4,6 @@
  * promotion branches.
  */
 import { strict as assert } from "node:assert";
-import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ghExpr, renderGitHubWorkflow } from "../../../components/mi-service/github-workflow";
 import { pipelineInput, pipelineSteps } from "../../../components/mi-service/pipeline";
@@ -16,7 +15,8 @@ import {
 } from "../../../components/mi-service/promotion-check";
 import type { Environment } from "../../../model/environments";
 import type { PlatformConfig } from "../../../model/platform-config";
-import { Recorder, testConfig, testContext } from "../../support/mocks";
+import { buildMIService } from "../../support/mi-service";
+import { type Recorder, testConfig } from "../../support/mocks";
 import { inlineTenants } from "../../support/tenants";
 
 const T = {
@@ -79,44 +79,16 @@ describe("promotion check workflow (pure)", () => {
 
 /** Builds one MIService under mocks that answer the repository lookup; returns the recorder. */
 async function build(cfg: PlatformConfig, environments = "[dev, test, prod]"): Promise<Recorder> {
-  const recorder = new Recorder();
   const lookups: string[] = [];
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs } };
-      },
-      call(args) {
-        if (args.token !== "github:index/getRepository:getRepository")
-          throw new Error(`unmocked provider function ${args.token}`);
-        lookups.push(args.inputs.name);
-        return { name: args.inputs.name, repoId: 4242 };
-      },
+  const recorder = await buildMIService(cfg, {
+    environments,
+    call(args) {
+      if (args.token !== "github:index/getRepository:getRepository")
+        throw new Error(`unmocked provider function ${args.token}`);
+      lookups.push(args.inputs.name);
+      return { name: args.inputs.name, repoId: 4242 };
     },
-    "imaas",
-    "dev",
-    false,
-  );
-  const { MIService } =
-    require("../../../components/mi-service") as typeof import("../../../components/mi-service");
-  const [tenant] = inlineTenants(
-    {
-      "payroll.yaml": [
-        "apiVersion: imaas.io/v1alpha1",
-        "kind: Tenant",
-        "metadata: { name: payroll, displayName: Payroll }",
-        "spec:",
-        "  owners: [ana-lopez]",
-        `  environments: ${environments}`,
-        "  services:",
-        "    - name: salary-sync",
-      ].join("\n"),
-    },
-    cfg,
-  );
-  new MIService("payroll-salary-sync", { tenant, service: tenant.services[0], platform: testContext(cfg) });
-  await recorder.settle();
+  });
   (recorder as any).lookups = lookups;
   return recorder;
 }

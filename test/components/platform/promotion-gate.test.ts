@@ -5,7 +5,6 @@
  * the same config in e2e/gitops/promotion-gate.test.ts.
  */
 import { strict as assert } from "node:assert";
-import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { buildArgoCdValues } from "../../../components/platform/argocd";
 import {
@@ -20,8 +19,8 @@ import {
   statusRepositoryUrl,
 } from "../../../components/platform/promotion-gate";
 import { PLATFORM_SECRETS, type PlatformConfig } from "../../../model/platform-config";
-import { Recorder, testConfig, testContext } from "../../support/mocks";
-import { inlineTenants } from "../../support/tenants";
+import { buildMIService } from "../../support/mi-service";
+import { testConfig } from "../../support/mocks";
 
 const GATE = { github: { appId: 1234, installationId: 5678 } };
 const withGate = (
@@ -144,42 +143,8 @@ const T = {
   protection: "github:index/branchProtection:BranchProtection",
 };
 
-async function build(cfg: PlatformConfig, environments = "[dev, test, prod]"): Promise<Recorder> {
-  const recorder = new Recorder();
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs } };
-      },
-      call(args) {
-        throw new Error(`unmocked provider function ${args.token}`);
-      },
-    },
-    "imaas",
-    "dev",
-    false,
-  );
-  const { MIService } =
-    require("../../../components/mi-service") as typeof import("../../../components/mi-service");
-  const [tenant] = inlineTenants(
-    {
-      "payroll.yaml": [
-        "apiVersion: imaas.io/v1alpha1",
-        "kind: Tenant",
-        "metadata: { name: payroll, displayName: Payroll }",
-        "spec:",
-        "  owners: [ana-lopez]",
-        `  environments: ${environments}`,
-        "  services:",
-        "    - name: salary-sync",
-      ].join("\n"),
-    },
-    cfg,
-  );
-  new MIService("payroll-salary-sync", { tenant, service: tenant.services[0], platform: testContext(cfg) });
-  return recorder.settle();
-}
+const build = (cfg: PlatformConfig, environments?: string) =>
+  buildMIService(cfg, environments ? { environments } : {});
 
 describe("promotion gate (MIService under mocks)", () => {
   it("dev and test Applications subscribe; protected branches require the previous environment's status beside CI's check", async () => {
