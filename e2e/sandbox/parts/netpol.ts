@@ -290,21 +290,21 @@ export function netpolPart(opts: NetpolOptions = {}): Part {
       );
       // Its rules reached the kernel: the table exists and queues to the controller (nft prints the patch's
       // xtables NFQUEUE target as `queue num N`). As published, v0.8.0's native `queue` expression is refused
-      // here with the whole table, and the controller enforces nothing: fail open.
+      // here with the whole table (`"syncing nftables rules" error=… netlink receive: no such file or
+      // directory`) and the controller enforces nothing: fail open. Said at once, not after the timeout.
+      const logFile = join(dir, `${PROCESS}.log`);
+      const refused = () => {
+        const m = /"syncing nftables rules" error|could not open nfqueue socket/.exec(logTail(logFile, 400));
+        return m
+          ? `kube-network-policies' rules did not reach the kernel (${m[0]}): it would enforce nothing (fail open):\n${logTail(logFile)}`
+          : undefined;
+      };
       const queued = new RegExp(`queue num ${NETPOL_QUEUE}\\b`);
       await waitFor(
         `nftables table inet ${NETPOL_TABLE} queueing to ${NETPOL_QUEUE}`,
         async () => queued.test(netpolTable() ?? ""),
-        {
-          timeoutMs: 60_000,
-          alive,
-        },
+        { timeoutMs: 60_000, alive: () => alive() ?? refused() },
       );
-      const refused = /syncing nftables rules.*error|could not open nfqueue socket/i.exec(
-        logTail(join(dir, `${PROCESS}.log`), 200),
-      );
-      if (refused)
-        throw new Error(`kube-network-policies: ${refused[0]}:\n${logTail(join(dir, `${PROCESS}.log`))}`);
     },
     async stop(ctx) {
       const dir = partDir(ctx.dir);
