@@ -16,7 +16,8 @@ import { platformConfigOf, readStackConfig } from "../../model/stack-file";
 import { kubectl } from "../sandbox/parts/control-plane";
 import { allParts, stopParts } from "../sandbox/parts/orchestrator";
 import type { Part, PartContext } from "../sandbox/parts/part";
-import { freePort } from "../sandbox/parts/process";
+import { freePort, isRunning, recordedProcesses } from "../sandbox/parts/process";
+import { registryPartDir } from "../sandbox/parts/registry";
 import {
   FIRST_BUILD_TAG,
   MI_UID,
@@ -68,11 +69,19 @@ describe("registry part and the stand-in MI image", function () {
 
   after(async function () {
     this.timeout(120_000);
+    const registry = recordedProcesses(registryPartDir(ctx.dir));
     try {
       await stopParts(ctx, parts);
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
+    // The stop leaves no registry process behind (the parts stop in reverse order, the control plane last).
+    assert.equal(registry.length, 1, "the registry part recorded its one process");
+    assert.deepEqual(
+      registry.filter(isRunning).map((r) => r.pid),
+      [],
+      "registry processes still running after stop",
+    );
   });
 
   const get = (path: string, accept = OCI_MANIFEST) =>

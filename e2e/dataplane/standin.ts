@@ -274,7 +274,9 @@ export async function startPartsWithNode(
   const node = all.find((p) => p.name === "node");
   if (!node) throw new Error("no node part among the sandbox's parts");
   const others = names.filter((n) => n !== "node");
-  const started = await startParts(ctx, [...others, ...node.needs], all);
+  // The node's needs first: parts stop in reverse start order, and the control plane's stop removes the
+  // sandbox's folder (with the other parts' records), so it must come last.
+  const started = await startParts(ctx, [...node.needs, ...others], all);
   // The node's needs are up: start it on its own (a copy that needs nothing, so nothing starts twice).
   const alone: Part = { ...node, needs: [] };
   const deadline = Date.now() + waitMs;
