@@ -183,10 +183,21 @@ describe("packets prove the network isolation (kube-network-policies on the sand
       { env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir }, stdio: ["ignore", "inherit", "inherit"] },
     );
     assert.deepEqual(loaded.errors, [], "the example tenants load");
-    // One node per machine: wait (bounded) for another sandbox's node to stop.
-    await waitForNodeLock(ctx.dir, 20 * 60_000, log);
+    // One node per machine: wait (bounded) for another sandbox's node to stop — again when another suite
+    // took it while this one started its control plane.
     let t = Date.now();
-    parts = await startParts(ctx, ENFORCEMENT ? ["netpol", "registry"] : ["node", "registry"]);
+    for (let attempt = 1; ; attempt++) {
+      await waitForNodeLock(ctx.dir, 20 * 60_000, log);
+      try {
+        parts = await startParts(ctx, ENFORCEMENT ? ["netpol", "registry"] : ["node", "registry"]);
+        break;
+      } catch (err) {
+        const busy = /another sandbox runs this machine's node|exists already \(left by an earlier node/;
+        if (attempt >= 3 || !busy.test((err as Error).message)) throw err;
+        log(`node busy (${(err as Error).message.split(":")[0]}): waiting and starting again`);
+        await sleep(10_000);
+      }
+    }
     log(
       `parts ${parts.map((p) => p.name).join(", ")} up in ${secs(t)}${ENFORCEMENT ? "" : " — WITHOUT kube-network-policies (IMAAS_DATAPLANE_NETPOL=off)"}`,
     );

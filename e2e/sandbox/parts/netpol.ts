@@ -255,7 +255,8 @@ export function netpolPart(opts: NetpolOptions = {}): Part {
           `--hostname-override=${node}`,
           `--metrics-bind-address=127.0.0.1:${metricsPort}`,
           `--nfqueue-id=${NETPOL_QUEUE}`,
-          // containerd 1.6 here serves no NRI socket; pod IPs come from the API server.
+          // Pod IPs come from the API server: v0.8.0 does not pass this flag on, but NRI's socket is not
+          // in the private /run either, so the controller logs that and goes on without it.
           "--disable-nri",
           ...flags,
         ],
