@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir, networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { kubectl } from "../sandbox/parts/control-plane";
@@ -78,7 +78,8 @@ interface PodJson {
 
 describe("node part: a real node in the sandbox", function () {
   this.timeout(60_000);
-  const base = mkdtempSync(join(tmpdir(), "imaas-node-"));
+  // Made in `before`: loading the file (mocha --grep, another suite's run) leaves nothing in /tmp.
+  const base = join(tmpdir(), `imaas-node-${process.pid}-${Date.now().toString(36)}`);
   const ctx: PartContext = {
     repo: ROOT,
     dir: join(base, "sb"),
@@ -96,6 +97,7 @@ describe("node part: a real node in the sandbox", function () {
 
   before(async function () {
     this.timeout(20 * 60_000); // a cold tool build included
+    mkdirSync(base, { recursive: true, mode: 0o700 });
     execFileSync("bash", [join(ROOT, "e2e/tools/build.sh"), "kube", "etcd", "crds", "node"], {
       env: { ...process.env, IMAAS_TOOLS_DIR: ctx.toolsDir },
       stdio: ["ignore", "inherit", "inherit"],
