@@ -21,9 +21,10 @@ start=$SECONDS
 [[ -d "$REPO/node_modules/@pulumi/pulumi" ]] || { log "npm ci first (node_modules missing)"; exit 1; }
 "$REPO/e2e/tools/build.sh"   # every tool; under a second when the cache is warm
 # The control plane (up.sh), the local Git world standing in for GitHub, Redis and Argo CD
-# (application-controller + repo-server), the loopback registry with the stand-in images, and one real
-# node (containerd, kubelet, kube-proxy), through the orchestrator (e2e/sandbox/parts/).
-"$REPO/node_modules/.bin/tsx" "$HERE/parts/cli.ts" start argocd registry node
+# (application-controller + repo-server), the loopback registry with the stand-in images, one real
+# node (containerd, kubelet, kube-proxy) and kube-network-policies enforcing the tenants' NetworkPolicies,
+# through the orchestrator (e2e/sandbox/parts/).
+"$REPO/node_modules/.bin/tsx" "$HERE/parts/cli.ts" start argocd registry node netpol
 # shellcheck disable=SC1091
 source "$IMAAS_SANDBOX_DIR/env.sh"
 
@@ -42,6 +43,10 @@ pulumi stack select --create "$STACK" >/dev/null
 CONFIG_FILE="$IMAAS_SANDBOX_DIR/Pulumi.$STACK.yaml"
 log "stack $STACK on $PULUMI_BACKEND_URL; tenants from ${IMAAS_TENANTS_DIR:-tenants/}; config $CONFIG_FILE"
 pulumi up --yes --stack "$STACK" --config-file "$CONFIG_FILE" --skip-preview "$@"
+
+# cert-manager is off in the sandbox stack: stand-in keystore Secrets for the services' Certificates, so
+# their pods can start (e2e/dataplane/standin.ts; said plainly in e2e/README.md).
+"$REPO/node_modules/.bin/tsx" "$REPO/e2e/dataplane/standin.ts" keystores
 
 # The node runs what Argo CD synced: wait (bounded) for the tenants' pods, then show them.
 tenant_ns() { kubectl get ns -l imaas.io/tenant -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
