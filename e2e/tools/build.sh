@@ -11,9 +11,15 @@
 #   TOOL: helm pulumi kubernetes-provider kube etcd crds argocd redis postgres prometheus alertmanager prom-label-proxy actionlint lua otelcol node
 #         kube-network-policies
 #
+#        e2e/tools/build.sh --download   (fetch every wrapper module's Go modules, build nothing)
+#
 # Output: ${IMAAS_TOOLS_DIR:-$HOME/.cache/imaas-tools}/bin/<binary>, CRDs in .../crds/.
 # Idempotent: a tool is skipped while its stamp (.../stamps/<tool>) matches the
 # pinned version and the wrapper module's files; delete the stamp to force a rebuild.
+# Several runs at once are safe (e2e/ci.sh builds the later suites' tools in the background while the
+# first suites run, and each suite asks for its own tools): a tool is built under a lock of its own, so a
+# second run waits for the first's build of that tool and then finds it up to date, and apt-get runs one
+# at a time. IMAAS_BUILD_NICE sets the builds' nice level (default 10).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +31,7 @@ mkdir -p "$BIN" "$STAMPS"
 export PATH="/usr/local/go/bin:$PATH"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod -trimpath"
-NICE=(nice -n 10)
+NICE=(nice -n "${IMAAS_BUILD_NICE:-10}")
 
 # Pinned versions. The wrapper modules under e2e/tools/<tool>/ pin the same ones.
 HELM_VERSION=v3.22.0
@@ -60,6 +66,19 @@ up_to_date() {
   local f; for f in "$@"; do [[ -e "$f" ]] || return 1; done
 }
 write_stamp() { stamp_key "$1" "$2" > "$STAMPS/$1"; }
+
+# apt_install TOOL PACKAGE...: Debian packages for TOOL, one apt-get at a time across concurrent runs.
+apt_install() {
+  local tool="$1"; shift
+  command -v apt-get >/dev/null || die "$tool: Debian's $* missing and no apt-get"
+  [[ $(id -u) -eq 0 ]] || die "$tool: run as root (or install Debian's $* yourself)"
+  log "  apt-get install $*"
+  (
+    flock 9
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  ) 9>"$STAMPS/.apt.lock" || die "$tool: apt-get install $* failed"
+}
 
 # go_build WRAPPER_DIR PACKAGE OUTPUT [LDFLAGS]: builds PACKAGE in the wrapper module's
 # context (so its requires and replaces apply) into OUTPUT, atomically.
@@ -159,11 +178,7 @@ build_kube() {
 build_etcd() {
   local v=debian-etcd-server
   if [[ ! -x /usr/bin/etcd ]]; then
-    command -v apt-get >/dev/null || die "etcd: /usr/bin/etcd missing and no apt-get"
-    log "  apt-get install etcd-server"
-    [[ $(id -u) -eq 0 ]] || die "etcd: run as root (or install Debian's etcd-server yourself)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
+    apt_install etcd etcd-server
   fi
   ln -sfn /usr/bin/etcd "$BIN/etcd"
   log "  $("$BIN/etcd" --version | head -1)"
@@ -187,11 +202,7 @@ build_node() {
     [[ "$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
   done
   if ((${#missing[@]} > 0)); then
-    command -v apt-get >/dev/null || die "node: Debian packages ${missing[*]} missing and no apt-get"
-    [[ $(id -u) -eq 0 ]] || die "node: run as root (or install Debian's ${missing[*]} yourself)"
-    log "  apt-get install ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install node "${missing[@]}"
   fi
   for f in "${NODE_LINKS[@]}"; do
     [[ -x "$f" ]] || die "node: $f missing after installing ${NODE_PACKAGES[*]}"
@@ -277,11 +288,7 @@ build_argocd() {
 # instance on 6379 may run too; the sandbox never uses it).
 build_redis() {
   if [[ ! -x /usr/bin/redis-server ]]; then
-    command -v apt-get >/dev/null || die "redis: /usr/bin/redis-server missing and no apt-get"
-    log "  apt-get install redis-server"
-    [[ $(id -u) -eq 0 ]] || die "redis: run as root (or install Debian's redis-server yourself)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    apt_install redis redis-server
   fi
   ln -sfn /usr/bin/redis-server "$BIN/redis-server"
   log "  $("$BIN/redis-server" --version)"
@@ -297,11 +304,7 @@ build_postgres() {
   local bindir
   bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
   if [[ -z "$bindir" || ! -x "$bindir/postgres" ]]; then
-    command -v apt-get >/dev/null || die "postgres: no /usr/lib/postgresql/*/bin/postgres and no apt-get"
-    [[ $(id -u) -eq 0 ]] || die "postgres: run as root (or install Debian's postgresql yourself)"
-    log "  apt-get install postgresql"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    apt_install postgres postgresql
     bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
   fi
   local b; for b in postgres initdb pg_ctl; do ln -sfn "$bindir/$b" "$BIN/$b"; done
@@ -371,11 +374,7 @@ build_actionlint() {
 # LuaJIT (the Lua Fluent Bit embeds), from Debian's luajit package, linked into bin/.
 build_lua() {
   if [[ ! -x /usr/bin/luajit ]]; then
-    command -v apt-get >/dev/null || die "lua: /usr/bin/luajit missing and no apt-get"
-    [[ $(id -u) -eq 0 ]] || die "lua: run as root (or install Debian's luajit yourself)"
-    log "  apt-get install luajit"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends luajit >/dev/null
+    apt_install lua luajit
   fi
   ln -sfn /usr/bin/luajit "$BIN/luajit"
   log "  $("$BIN/luajit" -v)"
@@ -406,11 +405,7 @@ build_kube_network_policies() {
   local v="$KNP_VERSION" mod=sigs.k8s.io/kube-network-policies
   # Debian's nft: the part reads the controller's table (ready) and deletes one a killed controller left.
   if [[ ! -x /usr/sbin/nft ]]; then
-    command -v apt-get >/dev/null || die "kube-network-policies: /usr/sbin/nft missing and no apt-get"
-    [[ $(id -u) -eq 0 ]] || die "kube-network-policies: run as root (or install Debian's nftables yourself)"
-    log "  apt-get install nftables"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables >/dev/null
+    apt_install kube-network-policies nftables
   fi
   up_to_date kube-network-policies "$v" "$BIN/kube-network-policies" \
     && { log "kube-network-policies $v: up to date"; return; }
@@ -430,8 +425,26 @@ build_kube_network_policies() {
   write_stamp kube-network-policies "$v"
 }
 
+# --download: every wrapper module's Go modules into the module cache, in build order, building nothing —
+# mostly network, so it can run beside a build (the Go module cache takes its own locks).
+if [[ "${1:-}" == --download ]]; then
+  start=$SECONDS
+  for dir in helm pulumi pulumi-language-nodejs kubernetes-provider kube argocd prometheus alertmanager \
+    prom-label-proxy actionlint otelcol kube-network-policies; do
+    (cd "$HERE/$dir" && "${NICE[@]}" go mod download) || log "go mod download in e2e/tools/$dir failed (its build fetches what it needs)"
+  done
+  log "modules downloaded in $((SECONDS - start))s"
+  exit 0
+fi
+
 tools=("$@"); [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
+  # One build of a tool at a time (another run may be building it): wait, then find it up to date.
+  exec 8>"$STAMPS/.lock-$t"
+  if ! flock -n 8; then
+    log "== $t: another run is building it; waiting"
+    flock 8
+  fi
   start=$SECONDS
   log "== $t"
   case "$t" in
@@ -455,5 +468,6 @@ for t in "${tools[@]}"; do
     *) die "unknown tool '$t' (known: ${ALL_TOOLS[*]})" ;;
   esac
   log "== $t done in $((SECONDS - start))s"
+  exec 8>&-
 done
 log "binaries in $BIN"
