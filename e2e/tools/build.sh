@@ -87,7 +87,7 @@ go_build() {
   log "  go build $pkg -> $out"
   # A temp name of this run's own: two builds of one tool (two checkouts) never move each other's file.
   local tmp="$out.tmp.$$"
-  (cd "$dir" && "${NICE[@]}" go build -ldflags "-s -w $ldflags" -o "$tmp" "$pkg") || { rm -f "$tmp"; return 1; }
+  (cd "$dir" && "${NICE[@]}" go build -gcflags=all=-dwarf=false -ldflags "-s -w $ldflags" -o "$tmp" "$pkg") || { rm -f "$tmp"; return 1; }
   mv -f "$tmp" "$out"
 }
 
