@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI for the real-engine tier: build the tools (cold: from empty Go caches, tens of minutes and ~15 GB of
+# CI for the real-engine tier: build the tools (cold: from empty Go caches, tens of minutes and ~21 GB of
 # caches — docs/verification.md has the measured figures; warm: seconds), then every real-engine suite, each
 # under a time limit, with timings.
 # Meant to run after `npm ci` (it uses node_modules), e.g. from .ci/run.
